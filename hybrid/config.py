@@ -1,0 +1,179 @@
+"""Frozen dataclass configs that serialise to JSON; unknown keys and wrong types are rejected."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hybrid.errors import ConfigError
+
+C = TypeVar("C")
+
+
+def _check_value(name: str, value: Any, annotation: Any) -> Any:
+    """Coerce JSON values (lists) back to the annotated type and reject mismatches."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _check_value(name, value, arg)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"{name}: {value!r} matches none of {annotation}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name}: expected a list, got {type(value).__name__} {value!r}")
+        inner = args[0] if args else Any
+        return tuple(_check_value(f"{name}[{i}]", v, inner) for i, v in enumerate(value))
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{name}: expected one of {list(args)}, got {value!r}")
+        return value
+    if annotation is Any:
+        return value
+    if dataclasses.is_dataclass(annotation):
+        if isinstance(value, annotation):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: expected an object, got {value!r}")
+        return from_dict(annotation, value, prefix=f"{name}.")
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation in (int, float, str, bool):
+        if type(value) is not annotation:
+            raise ConfigError(
+                f"{name}: expected {annotation.__name__}, got {type(value).__name__} {value!r}"
+            )
+        return value
+    return value
+
+
+def from_dict(cls: type[C], data: dict[str, Any], prefix: str = "") -> C:
+    """Build config `cls` from a dict, rejecting unknown keys and values of the wrong type."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or cls.__name__}: expected an object, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown {cls.__name__} key(s) {', '.join(prefix + u for u in unknown)}; "
+            f"known keys: {', '.join(sorted(fields))}"
+        )
+    kwargs = {k: _check_value(prefix + k, v, hints[k]) for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{cls.__name__}: {exc}") from None
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config dataclass (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write text to `path` atomically: a crash leaves either the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_json(config: Any, path: str | Path) -> None:
+    """Write a config dataclass (or plain dict) as indented JSON, atomically."""
+    data = config if isinstance(config, dict) else to_dict(config)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def load_json(cls: type[C], path: str | Path) -> C:
+    """Read a config dataclass from a JSON file with a clear error for malformed files."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    return from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which columns of the input files are words, tags and extra features."""
+
+    format: typing.Literal["conll", "conllu", "text"] = "conll"
+    word_column: int | str = 0
+    tag_column: int | str = -1
+    feature_columns: tuple[int | str, ...] = ()
+    min_word_freq: int = 1
+    lowercase_words: bool = False
+    max_word_length: int = 30
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a tagger: embeddings, encoder and structured layer."""
+
+    word_dim: int = 100
+    feature_dim: int = 20
+    char_encoder: typing.Literal["lstm", "cnn", "none"] = "lstm"
+    char_dim: int = 30
+    char_hidden: int = 50
+    encoder: typing.Literal["lstm", "gru", "rnn", "peephole"] = "lstm"
+    hidden_size: int = 200
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.5
+    word_dropout: float = 0.05
+    layer: typing.Literal["crf", "softmax", "hmm"] = "crf"
+    constraints: typing.Literal["none", "BIO", "IOB1", "BIOES", "auto"] = "auto"
+    embeddings: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation: optimiser, schedule, clipping, early stopping and budget."""
+
+    optimizer: typing.Literal["adam", "sgd"] = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    lr_decay: float = 0.0
+    clip_norm: float = 5.0
+    batch_size: int = 32
+    epochs: int = 30
+    patience: int = 5
+    max_minutes: float | None = None
+    dev_fraction: float = 0.1
+    seed: int = 1
+    metric: typing.Literal["auto", "f1", "accuracy"] = "auto"
+
+
+@dataclass(frozen=True)
+class TaggerConfig:
+    """Everything needed to rebuild and retrain a tagger; saved as config.json."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)

@@ -1,0 +1,36 @@
+"""One exception hierarchy for hybrid: every error a user can cause derives from HybridError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class HybridError(Exception):
+    """Base class of every error hybrid raises on purpose."""
+
+
+class ConfigError(HybridError, ValueError):
+    """A configuration value or file is invalid (unknown key, wrong type, bad range)."""
+
+
+class DataFormatError(HybridError, ValueError):
+    """Input data does not have the expected format; names the file and line when known."""
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.reason = message
+        where = ""
+        if self.path is not None:
+            where = self.path if line is None else f"{self.path}:{line}"
+        elif line is not None:
+            where = f"line {line}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ModelLoadError(HybridError):
+    """A saved model directory is missing, corrupt, or from an incompatible version."""
+
+
+class ShapeError(HybridError, ValueError):
+    """Tensors passed to a layer or dynamic program do not have the documented shapes."""

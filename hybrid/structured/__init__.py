@@ -1,0 +1,23 @@
+"""Chain potentials, their dynamic programs, and the structured output layers built on them."""
+
+from hybrid.structured.base import StructuredLayer
+from hybrid.structured.chain import (
+    ChainPotentials,
+    forward_scores,
+    kbest,
+    log_partition,
+    log_prob,
+    marginals,
+    sample,
+    score_paths,
+    viterbi,
+)
+from hybrid.structured.constraints import allowed_transitions, detect_scheme
+from hybrid.structured.crf import CRFLayer
+from hybrid.structured.softmax import SoftmaxLayer
+
+__all__ = [
+    "ChainPotentials", "StructuredLayer", "CRFLayer", "SoftmaxLayer",
+    "viterbi", "kbest", "log_partition", "marginals", "sample", "score_paths", "log_prob",
+    "forward_scores", "allowed_transitions", "detect_scheme",
+]

@@ -1,0 +1,153 @@
+"""Every chain dynamic program against brute-force enumeration, and Viterbi against pytorch-crf."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torchcrf import CRF
+
+from hybrid.errors import ShapeError
+from hybrid.structured import chain
+from hybrid.structured.chain import ChainPotentials
+from tests.reference.brute import all_paths, random_potentials
+
+CASES = [(seed, k, t) for seed in range(40) for k, t in ((1, 3), (2, 4), (3, 4), (4, 3), (5, 2))]
+
+
+@pytest.mark.parametrize("seed,k,t", CASES)
+def test_viterbi_kbest_partition_marginals_match_enumeration(seed, k, t):
+    g = torch.Generator().manual_seed(seed)
+    p = random_potentials(3, t, k, g)
+    paths, scores = chain.viterbi(p)
+    kpaths, kscores = chain.kbest(p, 4)
+    logz = chain.log_partition(p)
+    marg = chain.marginals(p)
+    for b in range(3):
+        length = int(p.mask[b].sum())
+        ref_paths, ref_scores = all_paths(p, b)
+        kb = min(4, len(ref_paths))
+        best = int(ref_scores.argmax())
+        assert paths[b, :length].tolist() == ref_paths[best].tolist()
+        assert scores[b].item() == pytest.approx(ref_scores[best].item(), abs=1e-9)
+        top = ref_scores.sort(descending=True).values[:kb]
+        torch.testing.assert_close(kscores[b, :kb], top, rtol=0, atol=1e-9)
+        assert torch.isinf(kscores[b, kb:]).all()
+        # each returned path really has its returned score, and they are distinct
+        got = {tuple(kpaths[b, r, :length].tolist()) for r in range(kb)}
+        assert len(got) == kb
+        score_of = {tuple(pp.tolist()): s.item() for pp, s in zip(ref_paths, ref_scores)}
+        for r in range(kb):
+            assert score_of[tuple(kpaths[b, r, :length].tolist())] == pytest.approx(kscores[b, r].item())
+        assert logz[b].item() == pytest.approx(torch.logsumexp(ref_scores, 0).item(), abs=1e-5)
+        probs = torch.softmax(ref_scores, 0)
+        ref_marg = torch.zeros(length, k, dtype=torch.float64)
+        for pp, pr in zip(ref_paths, probs):
+            ref_marg[torch.arange(length), pp] += pr
+        torch.testing.assert_close(marg[b, :length], ref_marg, rtol=0, atol=1e-5)
+        assert (marg[b, length:] == 0).all()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_score_paths_and_log_prob_match_enumeration(seed):
+    g = torch.Generator().manual_seed(seed)
+    p = random_potentials(2, 4, 3, g)
+    tags = torch.randint(0, 3, (2, 4), generator=g)
+    lp = chain.log_prob(p, tags)
+    for b in range(2):
+        length = int(p.mask[b].sum())
+        ref_paths, ref_scores = all_paths(p, b)
+        idx = [i for i, pp in enumerate(ref_paths.tolist()) if pp == tags[b, :length].tolist()][0]
+        ref = ref_scores[idx] - torch.logsumexp(ref_scores, 0)
+        assert lp[b].item() == pytest.approx(ref.item(), abs=1e-6)
+    # (B, N, T) form agrees with (B, T)
+    both = chain.log_prob(p, torch.stack([tags, tags.flip(1)], dim=1))
+    torch.testing.assert_close(both[:, 0], lp)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_viterbi_equals_pytorch_crf_decode(seed):
+    g = torch.Generator().manual_seed(1000 + seed)
+    k = int(torch.randint(1, 12, (1,), generator=g))
+    t = int(torch.randint(1, 15, (1,), generator=g))
+    b = int(torch.randint(1, 9, (1,), generator=g))
+    p = random_potentials(b, t, k, g, dtype=torch.float32)
+    crf = CRF(k, batch_first=True)
+    with torch.no_grad():
+        crf.transitions.copy_(p.transitions)
+        crf.start_transitions.copy_(p.start)
+        crf.end_transitions.copy_(p.end)
+    ref = crf.decode(p.emissions, p.mask)
+    paths, _ = chain.viterbi(p)
+    for row, ref_path in enumerate(ref):
+        assert paths[row, : len(ref_path)].tolist() == ref_path
+    # the log-partition equals pytorch-crf's normaliser
+    ref_z = crf._compute_normalizer(p.emissions.transpose(0, 1), p.mask.transpose(0, 1))
+    torch.testing.assert_close(chain.log_partition(p), ref_z, rtol=1e-5, atol=1e-4)
+
+
+def test_sampling_follows_exact_distribution():
+    """Chi-square goodness of fit of 40,000 samples against the enumerated distribution."""
+    g = torch.Generator().manual_seed(7)
+    p = random_potentials(2, 3, 3, g)
+    draws = chain.sample(p, 20000, generator=torch.Generator().manual_seed(11))  # (B, n, T)
+    assert draws.shape == (2, 20000, 3)
+    for b in range(2):
+        length = int(p.mask[b].sum())
+        ref_paths, ref_scores = all_paths(p, b)
+        probs = torch.softmax(ref_scores, 0)
+        index = {tuple(pp.tolist()): i for i, pp in enumerate(ref_paths)}
+        counts = torch.zeros(len(ref_paths), dtype=torch.float64)
+        for d in draws[b, :, :length].tolist():
+            counts[index[tuple(d)]] += 1
+        expected = probs * counts.sum()
+        chi2 = float(((counts - expected) ** 2 / expected).sum())
+        dof = len(ref_paths) - 1
+        # 99.9% quantile of chi-square via Wilson-Hilferty
+        z = 3.09
+        crit = dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
+        assert chi2 < crit, (chi2, crit)
+        # padded positions repeat the last tag
+        assert (draws[b, :, length:] == draws[b, :, length - 1 : length]).all()
+
+
+def test_marginals_are_differentiable_free_and_sum_to_one():
+    g = torch.Generator().manual_seed(3)
+    p = random_potentials(4, 6, 5, g)
+    m = chain.marginals(p)
+    sums = m.sum(-1)
+    torch.testing.assert_close(sums[p.mask], torch.ones(int(p.mask.sum()), dtype=sums.dtype))
+
+
+def test_log_partition_gradcheck():
+    g = torch.Generator().manual_seed(5)
+    p = random_potentials(2, 4, 3, g)
+    e = p.emissions.clone().requires_grad_(True)
+    tr = p.transitions.clone().requires_grad_(True)
+
+    def fn(e, tr):
+        return chain.log_partition(ChainPotentials(e, tr, p.start, p.end, p.mask))
+
+    assert torch.autograd.gradcheck(fn, (e, tr))
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(emissions=torch.zeros(2, 3)), "emissions must be"),
+        (dict(transitions=torch.zeros(3, 2)), "transitions must be"),
+        (dict(start=torch.zeros(4)), "start must be"),
+        (dict(mask=torch.ones(2, 3)), "mask must be bool"),
+        (dict(mask=torch.tensor([[False, True, True], [True, True, True]])), r"mask\[:, 0\]"),
+        (dict(mask=torch.tensor([[True, False, True], [True, True, True]])), "right-padded"),
+    ],
+)
+def test_bad_shapes_raise_shape_error(kwargs, match):
+    args = dict(
+        emissions=torch.zeros(2, 3, 3), transitions=torch.zeros(3, 3), start=torch.zeros(3),
+        end=torch.zeros(3), mask=torch.ones(2, 3, dtype=torch.bool),
+    )
+    args.update(kwargs)
+    with pytest.raises(ShapeError, match=match):
+        ChainPotentials(**args)
