@@ -37,13 +37,13 @@ def test_viterbi_kbest_partition_marginals_match_enumeration(seed, k, t):
         # each returned path really has its returned score, and they are distinct
         got = {tuple(kpaths[b, r, :length].tolist()) for r in range(kb)}
         assert len(got) == kb
-        score_of = {tuple(pp.tolist()): s.item() for pp, s in zip(ref_paths, ref_scores)}
+        score_of = {tuple(pp.tolist()): s.item() for pp, s in zip(ref_paths, ref_scores, strict=True)}
         for r in range(kb):
             assert score_of[tuple(kpaths[b, r, :length].tolist())] == pytest.approx(kscores[b, r].item())
         assert logz[b].item() == pytest.approx(torch.logsumexp(ref_scores, 0).item(), abs=1e-5)
         probs = torch.softmax(ref_scores, 0)
         ref_marg = torch.zeros(length, k, dtype=torch.float64)
-        for pp, pr in zip(ref_paths, probs):
+        for pp, pr in zip(ref_paths, probs, strict=True):
             ref_marg[torch.arange(length), pp] += pr
         torch.testing.assert_close(marg[b, :length], ref_marg, rtol=0, atol=1e-5)
         assert (marg[b, length:] == 0).all()
@@ -151,3 +151,113 @@ def test_bad_shapes_raise_shape_error(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ShapeError, match=match):
         ChainPotentials(**args)
+
+
+def _assert_kbest_exact(p: ChainPotentials, k: int, atol: float = 1e-9) -> None:
+    """kbest(p, k) against enumeration: the top-k scores, distinct valid paths with those scores,
+    -inf beyond the allowed paths, and padded positions repeating the last tag."""
+    paths, scores = chain.kbest(p, k)
+    b_size, t_len, _ = p.emissions.shape
+    assert paths.shape == (b_size, k, t_len) and scores.shape == (b_size, k)
+    assert scores.dtype == p.emissions.dtype
+    for b in range(b_size):
+        length = int(p.mask[b].sum())
+        ref_paths, ref_scores = all_paths(p, b)
+        finite = int(torch.isfinite(ref_scores).sum())
+        kb = min(k, finite)
+        top = ref_scores.sort(descending=True).values[:kb]
+        torch.testing.assert_close(scores[b, :kb].double(), top, rtol=0, atol=atol)
+        assert torch.isneginf(scores[b, kb:]).all()
+        got = [tuple(paths[b, r, :length].tolist()) for r in range(kb)]
+        assert len(set(got)) == kb, got
+        score_of = {tuple(pp.tolist()): s.item() for pp, s in zip(ref_paths, ref_scores, strict=True)}
+        for r, path in enumerate(got):
+            assert score_of[path] == pytest.approx(scores[b, r].item(), abs=atol)
+            tail = paths[b, r, length:]
+            assert (tail == paths[b, r, length - 1]).all()
+        assert (scores[b, 1:] <= scores[b, :-1]).all()
+
+
+def _integer_potentials(batch, max_len, k, g, dtype, low=-1, high=2):
+    p = random_potentials(batch, max_len, k, g, dtype=dtype)
+    rnd = lambda *shape: torch.randint(low, high, shape, generator=g).to(dtype)  # noqa: E731
+    return ChainPotentials(
+        rnd(*p.emissions.shape), rnd(k, k), rnd(k), rnd(k), p.mask
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("k", [2, 5, 17, 100])
+def test_kbest_all_zero_potentials_every_path_ties(dtype, k):
+    g = torch.Generator().manual_seed(k)
+    p = random_potentials(4, 4, 3, g, dtype=dtype)
+    z = ChainPotentials(
+        torch.zeros_like(p.emissions), torch.zeros(3, 3, dtype=dtype), torch.zeros(3, dtype=dtype),
+        torch.zeros(3, dtype=dtype), p.mask,
+    )
+    _assert_kbest_exact(z, k)
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kbest_integer_potentials_with_many_ties(seed, dtype):
+    g = torch.Generator().manual_seed(500 + seed)
+    n_tags = int(torch.randint(1, 5, (1,), generator=g))
+    t_len = int(torch.randint(1, 6, (1,), generator=g))
+    k = int(torch.randint(1, 12, (1,), generator=g))
+    p = _integer_potentials(4, t_len, n_tags, g, dtype)
+    _assert_kbest_exact(p, k)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_kbest_with_forbidden_transitions(seed):
+    """-inf constraints: fewer allowed paths than k, whole chains with none allowed."""
+    g = torch.Generator().manual_seed(900 + seed)
+    n_tags = int(torch.randint(1, 5, (1,), generator=g))
+    t_len = int(torch.randint(1, 6, (1,), generator=g))
+    k = int(torch.randint(2, 9, (1,), generator=g))
+    p = random_potentials(3, t_len, n_tags, g)
+    if seed % 2:
+        p = _integer_potentials(3, t_len, n_tags, g, torch.float64)
+    allowed = torch.rand(n_tags, n_tags, generator=g) < 0.6
+    start = torch.rand(n_tags, generator=g) < 0.8
+    end = torch.rand(n_tags, generator=g) < 0.8
+    _assert_kbest_exact(p.with_mask(allowed, start, end), k)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_kbest_float32_and_more_paths_than_exist(seed):
+    g = torch.Generator().manual_seed(1300 + seed)
+    p = random_potentials(3, 3, 2, g, dtype=torch.float32)  # at most 8 paths
+    _assert_kbest_exact(p, 10, atol=1e-5)
+
+
+def test_kbest_edge_shapes():
+    g = torch.Generator().manual_seed(2)
+    for batch, t_len, n_tags in ((1, 1, 1), (3, 1, 4), (2, 5, 1), (2, 1, 1), (0, 3, 2)):
+        p = random_potentials(max(batch, 1), t_len, n_tags, g)
+        if batch == 0:
+            p = ChainPotentials(p.emissions[:0], p.transitions, p.start, p.end, p.mask[:0])
+            paths, scores = chain.kbest(p, 3)
+            assert paths.shape == (0, 3, t_len) and scores.shape == (0, 3)
+            continue
+        for k in (1, 2, 6):
+            _assert_kbest_exact(p, k)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_kbest_first_is_viterbi_and_scores_are_differentiable(seed):
+    g = torch.Generator().manual_seed(1700 + seed)
+    p = random_potentials(5, 7, 6, g)
+    vpath, vscore = chain.viterbi(p)
+    paths, scores = chain.kbest(p, 4)
+    torch.testing.assert_close(scores[:, 0], vscore)
+    assert torch.equal(paths[:, 0], vpath)  # random scores: no ties
+    e = p.emissions.clone().requires_grad_(True)
+    q = ChainPotentials(e, p.transitions, p.start, p.end, p.mask)
+    gpaths, gscores = chain.kbest(q, 4)
+    assert torch.equal(gpaths, paths)
+    torch.testing.assert_close(gscores, scores)
+    (grad,) = torch.autograd.grad(gscores[:, 1].sum(), e)
+    onehot = torch.nn.functional.one_hot(paths[:, 1], 6).to(grad.dtype) * p.mask.unsqueeze(-1)
+    torch.testing.assert_close(grad, onehot)
