@@ -1,0 +1,159 @@
+"""Turn sentences into padded tensors, and sentences streams into length-sorted batches.
+
+Characters are encoded once per distinct word form in a batch (`chars` (U, C) plus an
+index (B, T) into it): repeated words such as "the" cost one character encoding.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from hybrid.data.sentence import Sentence
+from hybrid.data.vocab import Vocabulary, normalize_word
+
+
+@dataclass
+class Batch:
+    """A padded batch; right padding, mask[:, 0] all True."""
+
+    words: Tensor  # (B, T) word ids
+    chars: Tensor  # (U, C) char ids of the U distinct word forms, 0 = padding
+    char_index: Tensor  # (B, T) row of `chars` for each token
+    features: list[Tensor]  # one (B, T) id tensor per feature column
+    mask: Tensor  # (B, T) bool
+    tags: Tensor | None  # (B, T) gold tag ids, or None
+
+    def __len__(self) -> int:
+        return self.words.shape[0]
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(
+            self.words.to(device), self.chars.to(device), self.char_index.to(device),
+            [f.to(device) for f in self.features], self.mask.to(device),
+            None if self.tags is None else self.tags.to(device),
+        )
+
+
+@dataclass
+class TaggerVocabs:
+    """The vocabularies a tagger needs: words, characters, tags and one per feature column."""
+
+    words: Vocabulary
+    chars: Vocabulary
+    tags: Vocabulary
+    features: list[Vocabulary]
+    lowercase: bool = False
+    max_word_length: int = 30  # longer words keep their first characters only
+
+    @classmethod
+    def build(
+        cls, sentences: Iterable[Sentence], min_word_freq: int = 1, lowercase: bool = False,
+        max_word_length: int = 30,
+    ) -> TaggerVocabs:
+        """Count words, characters, tags and features over training sentences."""
+        words: list[str] = []
+        chars: list[str] = []
+        tags: list[str] = []
+        features: list[list[str]] | None = None
+        for s in sentences:
+            words.extend(normalize_word(w, lowercase) for w in s.words)
+            for w in s.words:
+                chars.extend(w)
+            if s.tags is not None:
+                tags.extend(s.tags)
+            if features is None:
+                features = [[] for _ in s.features]
+            for column, values in zip(features, s.features, strict=True):
+                column.extend(values)
+        return cls(
+            words=Vocabulary(words, min_freq=min_word_freq),
+            chars=Vocabulary(chars),
+            tags=Vocabulary(tags, pad=None, unk=None),
+            features=[Vocabulary(column) for column in features or []],
+            lowercase=lowercase,
+            max_word_length=max_word_length,
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "words": self.words.to_dict(), "chars": self.chars.to_dict(), "tags": self.tags.to_dict(),
+            "features": [f.to_dict() for f in self.features], "lowercase": self.lowercase, "max_word_length": self.max_word_length,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TaggerVocabs:
+        return cls(
+            words=Vocabulary.from_dict(data["words"]), chars=Vocabulary.from_dict(data["chars"]),
+            tags=Vocabulary.from_dict(data["tags"]),
+            features=[Vocabulary.from_dict(f) for f in data["features"]],
+            lowercase=bool(data["lowercase"]), max_word_length=int(data["max_word_length"]),
+        )
+
+    def encode(self, sentences: Sequence[Sentence], with_tags: bool = False) -> Batch:
+        """Pad `sentences` into a Batch; with_tags also encodes their gold tags (for training)."""
+        if not sentences:
+            raise ValueError("cannot batch an empty list of sentences")
+        b = len(sentences)
+        t = max(len(s.words) for s in sentences)
+        words = torch.zeros(b, t, dtype=torch.long)
+        mask = torch.zeros(b, t, dtype=torch.bool)
+        char_index = torch.zeros(b, t, dtype=torch.long)
+        features = [torch.zeros(b, t, dtype=torch.long) for _ in self.features]
+        tags = torch.zeros(b, t, dtype=torch.long) if with_tags else None
+        forms: dict[str, int] = {}
+        for i, s in enumerate(sentences):
+            n = len(s.words)
+            if n == 0:
+                raise ValueError(f"{s.source}:{s.first_line}: empty sentence")
+            words[i, :n] = torch.tensor(
+                [self.words.index(normalize_word(w, self.lowercase)) for w in s.words]
+            )
+            char_index[i, :n] = torch.tensor([forms.setdefault(w, len(forms)) for w in s.words])
+            mask[i, :n] = True
+            for vocab, column, values in zip(self.features, features, s.features, strict=True):
+                column[i, :n] = torch.tensor([vocab.index(v) for v in values])
+            if tags is not None:
+                if s.tags is None:
+                    raise ValueError(f"{s.source}:{s.first_line}: sentence has no gold tags")
+                tags[i, :n] = torch.tensor([self.tags.index(tag) for tag in s.tags])
+        longest = min(self.max_word_length, max(len(w) for w in forms))
+        chars = torch.zeros(len(forms), max(longest, 1), dtype=torch.long)
+        for form, row in forms.items():
+            ids = [self.chars.index(c) for c in form[:longest]]
+            chars[row, : len(ids)] = torch.tensor(ids)
+        return Batch(words, chars, char_index, features, mask, tags)
+
+
+def length_sorted_batches(
+    sentences: Sequence[Sentence], batch_size: int, shuffle: bool = False, seed: int = 0
+) -> list[list[Sentence]]:
+    """Group sentences of similar length into batches (less padding); shuffled by `seed`."""
+    order = list(range(len(sentences)))
+    rng = random.Random(seed)
+    if shuffle:
+        rng.shuffle(order)
+    pool = batch_size * 50  # sort within pools so batches differ from epoch to epoch
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: len(sentences[i].words))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    if shuffle:
+        rng.shuffle(batches)
+    return [[sentences[i] for i in batch] for batch in batches]
+
+
+def chunked(items: Iterable[Sentence], size: int) -> Iterator[list[Sentence]]:
+    """Consecutive lists of at most `size` items from a stream: bounded memory for big files."""
+    chunk: list[Sentence] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
