@@ -1,0 +1,1 @@
+"""The `hybrid` command-line application (Click), a thin layer over the hybrid library."""

@@ -1,0 +1,43 @@
+"""`hybrid info`: what a saved model is, which tags it predicts, how it was trained."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.params import MODEL_DIR
+
+
+@click.command()
+@click.argument("directory", type=MODEL_DIR, required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+def info(directory, as_json: bool) -> None:
+    """Show a model's configuration, tag set and training figures (default: the bundled model)."""
+    from hybrid.config import to_dict
+    from hybrid.models.io import default_model_path, read_config, read_training
+
+    directory = directory or default_model_path()
+    config = read_config(directory)
+    vocab = json.loads((directory / "vocab.json").read_text())
+    tags = vocab["tags"]["tokens"]
+    training = read_training(directory)
+    if as_json:
+        click.echo(json.dumps({"model": str(directory), "config": to_dict(config), "tags": tags,
+                               "training": training}, indent=2))
+        return
+    m, d = config.model, config.data
+    click.echo(f"model      {directory}")
+    click.echo(f"layer      {m.layer} (constraints: {m.constraints})")
+    click.echo(f"encoder    {m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
+               f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
+    click.echo(f"inputs     words ({len(vocab['words']['tokens'])}, dim {m.word_dim}), chars ({m.char_encoder}), "
+               f"features {list(d.feature_columns) or 'none'}")
+    click.echo(f"data       format {d.format}, word column {d.word_column}, tag column {d.tag_column}")
+    click.echo(f"tags ({len(tags)})  {' '.join(tags)}")
+    if training:
+        click.echo(f"training   best dev {training.get('metric')} {training.get('best_dev', float('nan')):.2f} "
+                   f"at epoch {training.get('best_epoch')}, {training.get('train_minutes')} min")
+        for key in ("test", "test_accuracy", "test_f1"):
+            if key in training:
+                click.echo(f"           {key}: {training[key]}")

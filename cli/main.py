@@ -1,0 +1,38 @@
+"""Root command group: `hybrid --help` lists every command with one line of help."""
+
+from __future__ import annotations
+
+import click
+
+from cli.evaluate import evaluate
+from cli.info import info
+from cli.tag import tag
+from cli.train import train
+from hybrid import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HYBRID"})
+@click.version_option(__version__, prog_name="hybrid")
+def cli() -> None:
+    """hybrid: neural encoders + structured output layers for sequence tagging.
+
+    \b
+    Tag with the bundled English POS model:
+        echo "The quick brown fox jumps ." | hybrid tag
+    Train a chunker on CoNLL-2000 (word POS chunk columns):
+        hybrid train --train train.txt --feature-column 1 --out runs/chunker
+    Every option can also be set from the environment as HYBRID_<COMMAND>_<OPTION>,
+    e.g. HYBRID_TAG_MODEL=runs/chunker/model.
+    """
+
+
+for command in (train, tag, evaluate, info):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="hybrid")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""`hybrid train`: train a tagger on a CoNLL / CoNLL-U file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import click
+
+from cli.params import COLUMN
+
+# option name -> (config section, field); options left unset keep the --config / default value
+OVERRIDES = {
+    "fmt": ("data", "format"), "word_column": ("data", "word_column"), "tag_column": ("data", "tag_column"),
+    "feature_column": ("data", "feature_columns"), "min_word_freq": ("data", "min_word_freq"),
+    "encoder": ("model", "encoder"), "layer": ("model", "layer"), "char_encoder": ("model", "char_encoder"),
+    "embeddings": ("model", "embeddings"), "hidden_size": ("model", "hidden_size"),
+    "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
+    "word_dim": ("model", "word_dim"), "constraints": ("model", "constraints"),
+    "epochs": ("train", "epochs"), "max_minutes": ("train", "max_minutes"), "seed": ("train", "seed"),
+    "dev_fraction": ("train", "dev_fraction"), "optimizer": ("train", "optimizer"), "lr": ("train", "lr"),
+    "batch_size": ("train", "batch_size"), "patience": ("train", "patience"),
+}
+
+
+@click.command()
+@click.option("--train", "train_file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="Training file with gold tags.")
+@click.option("--dev", "dev_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Dev file for early stopping. Without it, --dev-fraction of --train is held out (seeded).")
+@click.option("--dev-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Share of --train held out as dev when --dev is not given.  [default: 0.1]")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Run directory: the best model goes to OUT/model, logs and checkpoint beside it.")
+@click.option("--format", "fmt", type=click.Choice(["conll", "conllu"]), default=None,
+              help="Input format.  [default: conll]")
+@click.option("--word-column", type=COLUMN, default=None, help="Word column (index or CoNLL-U field).  [default: 0]")
+@click.option("--tag-column", type=COLUMN, default=None,
+              help="Tag column (index, -1 = last, or CoNLL-U field such as upos, xpos).  [default: -1]")
+@click.option("--feature-column", type=COLUMN, multiple=True,
+              help="Extra input column with its own embedding, e.g. the POS column 1 of CoNLL-2000. Repeatable.")
+@click.option("--encoder", type=click.Choice(["lstm", "gru", "rnn", "peephole"]), default=None,
+              help="Recurrent encoder cell.  [default: lstm]")
+@click.option("--layer", type=click.Choice(["crf", "softmax"]), default=None,
+              help="Structured output layer.  [default: crf]")
+@click.option("--char-encoder", type=click.Choice(["lstm", "cnn", "none"]), default=None,
+              help="Character features of each word.  [default: lstm]")
+@click.option("--embeddings", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Pretrained word vectors (word2vec or GloVe text file, .gz allowed).")
+@click.option("--constraints", type=click.Choice(["auto", "none", "BIO", "IOB1", "BIOES"]), default=None,
+              help="Allowed-transition constraints at decoding; auto detects BIO/BIOES tags.  [default: auto]")
+@click.option("--word-dim", type=click.IntRange(1), default=None, help="Word embedding size.  [default: 100]")
+@click.option("--hidden-size", type=click.IntRange(1), default=None, help="Encoder hidden size per direction.  [default: 200]")
+@click.option("--num-layers", type=click.IntRange(1), default=None, help="Stacked encoder layers.  [default: 1]")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="Dropout.  [default: 0.5]")
+@click.option("--min-word-freq", type=click.IntRange(1), default=None,
+              help="Rarer training words become <unk> (chars still see them).  [default: 1]")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs.  [default: 30]")
+@click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None,
+              help="Stop after this many minutes of training (the best model so far is kept).")
+@click.option("--patience", type=click.IntRange(1), default=None,
+              help="Stop after this many epochs without a better dev score.  [default: 5]")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default=None, help="[default: adam]")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None, help="Learning rate.  [default: 0.001]")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="Sentences per batch.  [default: 32]")
+@click.option("--seed", type=int, default=None, help="Random seed (data split, init, batches).  [default: 1]")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSON config (sections data, model, train); command-line options override it.")
+@click.option("--device", default="cpu", show_default=True, help="torch device to train on, e.g. cuda.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt after an interruption.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def train(train_file, dev_file, out_dir, config_file, device, resume, quiet, **options) -> None:
+    """Train a tagger; the best model (by dev score) is saved to OUT/model.
+
+    \b
+    CoNLL-2000 chunking with the POS column as a feature:
+        hybrid train --train train.txt --feature-column 1 --out runs/chunker
+    UD POS tagging:
+        hybrid train --format conllu --tag-column upos --train en_ewt-ud-train.conllu \\
+            --dev en_ewt-ud-dev.conllu --out runs/pos
+    """
+    import torch
+
+    from hybrid.config import TaggerConfig, load_json
+    from hybrid.train.tagging import train_tagger
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    config = load_json(TaggerConfig, config_file) if config_file else TaggerConfig()
+    if options.get("fmt") == "conllu":
+        config = dataclasses.replace(config, data=dataclasses.replace(
+            config.data, format="conllu",
+            word_column="form" if config.data.word_column == 0 else config.data.word_column,
+            tag_column="upos" if config.data.tag_column == -1 else config.data.tag_column,
+        ))
+    sections = {name: getattr(config, name) for name in ("data", "model", "train")}
+    for option, value in options.items():
+        if value is None or value == ():
+            continue
+        section, field = OVERRIDES[option]
+        if option == "feature_column":
+            value = tuple(value)
+        sections[section] = dataclasses.replace(sections[section], **{field: value})
+    config = TaggerConfig(**sections)
+    summary = train_tagger(config, train_file, out_dir, dev_file, resume=resume, progress=not quiet,
+                           log=click.echo, device=device)
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

@@ -1,0 +1,69 @@
+"""Tagging metrics: conlleval-compatible span precision/recall/F1 (seqeval) and token accuracy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hybrid.structured.constraints import detect_scheme
+
+
+def token_accuracy(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> float:
+    """Share of tokens whose predicted tag equals the gold tag."""
+    _check_aligned(gold, pred)
+    total = sum(len(g) for g in gold)
+    right = sum(a == b for g, p in zip(gold, pred, strict=True) for a, b in zip(g, p, strict=True))
+    return right / total if total else 0.0
+
+
+def span_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Span P/R/F1 (percent) overall and per chunk type, as conlleval computes them.
+
+    seqeval's default (non-strict) mode follows conlleval: an I-X after O opens a chunk.
+    """
+    from seqeval.metrics import classification_report
+
+    _check_aligned(gold, pred)
+    report = classification_report(
+        [list(s) for s in gold], [list(s) for s in pred], output_dict=True, zero_division=0
+    )
+    micro = report.pop("micro avg")
+    per_type = {
+        kind: {"precision": 100 * float(s["precision"]), "recall": 100 * float(s["recall"]),
+               "f1": 100 * float(s["f1-score"]), "support": int(s["support"])}
+        for kind, s in sorted(report.items()) if not kind.endswith(" avg")
+    }
+    return {
+        "precision": 100 * float(micro["precision"]), "recall": 100 * float(micro["recall"]),
+        "f1": 100 * float(micro["f1-score"]), "per_type": per_type,
+    }
+
+
+def evaluate_tags(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Accuracy always; span scores too when the tags follow a chunk scheme (BIO/BIOES)."""
+    result: dict[str, Any] = {
+        "sentences": len(gold), "tokens": sum(len(s) for s in gold),
+        "accuracy": 100 * token_accuracy(gold, pred),
+    }
+    if detect_scheme(sorted({t for s in gold for t in s})) is not None:
+        result.update(span_scores(gold, pred))
+    return result
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """A plain-text table of an `evaluate_tags` result."""
+    lines = [f"sentences {result['sentences']}  tokens {result['tokens']}  accuracy {result['accuracy']:.2f}%"]
+    if "f1" in result:
+        lines.append(f"{'type':<10} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}")
+        for kind, s in result["per_type"].items():
+            lines.append(f"{kind:<10} {s['precision']:9.2f} {s['recall']:9.2f} {s['f1']:9.2f} {s['support']:8d}")
+        lines.append(f"{'overall':<10} {result['precision']:9.2f} {result['recall']:9.2f} {result['f1']:9.2f}")
+    return "\n".join(lines)
+
+
+def _check_aligned(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> None:
+    if len(gold) != len(pred):
+        raise ValueError(f"expected as many predicted sentences as gold ones, got {len(pred)} vs {len(gold)}")
+    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
+        if len(g) != len(p):
+            raise ValueError(f"sentence {i}: expected {len(g)} predicted tags, got {len(p)}")

@@ -1,0 +1,1 @@
+"""Models: the tagger (embeddings + encoder + structured layer), save/load."""

@@ -1,0 +1,121 @@
+"""Sequence tagger: word (+ char, + feature) embeddings -> RNN encoder -> structured layer.
+
+The tagger is also a policy over tag sequences (`sample`, `greedy`, `log_prob`), so the
+sequence-level trainers can fine-tune it like a generator.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from hybrid.config import ModelConfig
+from hybrid.data.batching import Batch, TaggerVocabs
+from hybrid.encoders import RNNEncoder, build_char_encoder
+from hybrid.structured import CRFLayer, SoftmaxLayer, StructuredLayer, detect_scheme
+
+
+def build_layer(kind: str, num_tags: int) -> StructuredLayer:
+    """The structured output layer named `kind` over `num_tags` tags."""
+    if kind == "crf":
+        return CRFLayer(num_tags)
+    if kind == "softmax":
+        return SoftmaxLayer(num_tags)
+    raise ValueError(f"unknown layer {kind!r}; expected one of crf, softmax")
+
+
+class Tagger(nn.Module):
+    """Embeddings + bidirectional RNN + CRF/softmax over the tag vocabulary."""
+
+    def __init__(self, config: ModelConfig, vocabs: TaggerVocabs):
+        super().__init__()
+        self.config = config
+        self.vocabs = vocabs
+        self.word_embedding = nn.Embedding(len(vocabs.words), config.word_dim, padding_idx=0)
+        self.feature_embeddings = nn.ModuleList(
+            nn.Embedding(len(v), config.feature_dim, padding_idx=0) for v in vocabs.features
+        )
+        input_size = config.word_dim + config.feature_dim * len(vocabs.features)
+        self.char_encoder: nn.Module | None = None
+        if config.char_encoder != "none":
+            self.char_encoder = build_char_encoder(
+                config.char_encoder, len(vocabs.chars), config.char_dim, config.char_hidden
+            )
+            input_size += self.char_encoder.output_size
+        self.dropout = nn.Dropout(config.dropout)
+        self.encoder = RNNEncoder(
+            input_size, config.hidden_size, config.num_layers, config.encoder,
+            config.bidirectional, config.dropout if config.num_layers > 1 else 0.0,
+        )
+        self.projection = nn.Linear(self.encoder.output_size, len(vocabs.tags))
+        self.layer = build_layer(config.layer, len(vocabs.tags))
+        tags = [vocabs.tags.token(i) for i in range(len(vocabs.tags))]
+        scheme = detect_scheme(tags) if config.constraints == "auto" else config.constraints
+        self.layer.set_constraints(tags, None if scheme == "none" else scheme)
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [self.vocabs.tags.token(i) for i in range(len(self.vocabs.tags))]
+
+    def emissions(self, batch: Batch) -> Tensor:
+        """(B, T, K) per-position tag scores from the encoder."""
+        words = batch.words
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
+            words = words.masked_fill(drop & batch.mask, self.vocabs.words.unk_index)
+        parts = [self.word_embedding(words)]
+        parts.extend(emb(ids) for emb, ids in zip(self.feature_embeddings, batch.features, strict=True))
+        if self.char_encoder is not None:
+            per_form = self.char_encoder(batch.chars)  # (U, D_char)
+            parts.append(per_form[batch.char_index])  # (B, T, D_char)
+        x = self.dropout(torch.cat(parts, dim=-1))
+        h = self.dropout(self.encoder(x, batch.mask))  # (B, T, H)
+        return self.projection(h)
+
+    def loss(self, batch: Batch) -> Tensor:
+        """The layer's training loss on a batch with gold tags."""
+        if batch.tags is None:
+            raise ValueError("loss needs a batch with gold tags")
+        return self.layer.loss(self.emissions(batch), batch.tags, batch.mask)
+
+    def decode(self, batch: Batch, k: int = 1) -> tuple[Tensor, Tensor]:
+        """k best tag-id sequences (B, k, T) and their scores (B, k)."""
+        with torch.no_grad():
+            return self.layer.decode(self.emissions(batch), batch.mask, k)
+
+    # -- policy protocol ---------------------------------------------------------
+    def greedy(self, batch: Batch) -> Tensor:
+        """(B, T) the Viterbi tag sequence of each sentence."""
+        return self.decode(batch, 1)[0][:, 0]
+
+    def sample(self, batch: Batch, n: int = 1, generator: torch.Generator | None = None) -> Tensor:
+        """(B, n, T) exact samples from the tagger's distribution over tag sequences."""
+        with torch.no_grad():
+            return self.layer.sample(self.emissions(batch), batch.mask, n, generator)
+
+    def log_prob(self, batch: Batch, tags: Tensor) -> Tensor:
+        """Log-probability of tags (B, T) or (B, n, T); differentiable."""
+        return self.layer.log_prob(self.emissions(batch), batch.mask, tags)
+
+
+def predict_tags(
+    tagger: Tagger, sentences: list, batch_size: int = 256, k: int = 1
+) -> list[list[tuple[list[str], float]]]:
+    """The k best (tags, score) of each sentence, in input order; batches sorted by length."""
+    tagger.eval()
+    device = tagger.projection.weight.device
+    names = tagger.tag_names
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].words))
+    results: list = [None] * len(sentences)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = tagger.vocabs.encode([sentences[i] for i in idx]).to(device)
+        paths, scores = tagger.decode(batch, k)
+        lengths = batch.mask.sum(1).tolist()
+        for row, i in enumerate(idx):
+            n = lengths[row]
+            results[i] = [
+                ([names[t] for t in paths[row, r, :n].tolist()], float(scores[row, r]))
+                for r in range(k)
+            ]
+    return results

@@ -1,0 +1,1 @@
+"""Trainers: supervised tagger training, checkpoints."""

@@ -1,0 +1,84 @@
+"""End-to-end tagger training from files: read, split, build vocabularies and model, train.
+
+This is what `hybrid train` runs; pipelines call `train_tagger` the same way.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hybrid.config import DataConfig, TaggerConfig, save_json
+from hybrid.data.batching import TaggerVocabs
+from hybrid.data.readers import read_sentences
+from hybrid.data.sentence import Sentence
+from hybrid.encoders import load_word_vectors
+from hybrid.models.tagger import Tagger
+from hybrid.train.trainer import TaggerTrainer
+
+
+def read_tagged(path: str | Path, data: DataConfig, require_tags: bool = True) -> list[Sentence]:
+    """All sentences of a file, read with the word/tag/feature columns of `data`."""
+    return list(read_sentences(
+        path, data.format, data.word_column, data.tag_column if require_tags else None,
+        data.feature_columns, require_tags=require_tags,
+    ))
+
+
+def split_dev(sentences: list[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+    """Hold out a seeded random `fraction` of the training sentences as a dev set."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"dev fraction must be between 0 and 1, got {fraction}")
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, round(fraction * len(sentences)))
+    dev_idx = set(order[:n_dev])
+    train = [s for i, s in enumerate(sentences) if i not in dev_idx]
+    dev = [s for i, s in enumerate(sentences) if i in dev_idx]
+    if not train:
+        raise ValueError(f"too few sentences ({len(sentences)}) to hold out a dev set")
+    return train, dev
+
+
+def build_tagger(config: TaggerConfig, train: list[Sentence]) -> Tagger:
+    """A fresh tagger with vocabularies counted on `train` (and pretrained vectors if named)."""
+    d = config.data
+    vocabs = TaggerVocabs.build(train, d.min_word_freq, d.lowercase_words, d.max_word_length)
+    tagger = Tagger(config.model, vocabs)
+    if config.model.embeddings:
+        tokens = [vocabs.words.token(i) for i in range(len(vocabs.words))]
+        vectors, _found = load_word_vectors(config.model.embeddings, tokens)
+        if vectors.shape[1] != config.model.word_dim:
+            raise ValueError(
+                f"{config.model.embeddings}: vectors have {vectors.shape[1]} dimensions, "
+                f"but word_dim is {config.model.word_dim}"
+            )
+        with torch.no_grad():
+            tagger.word_embedding.weight.copy_(vectors)
+    return tagger
+
+
+def train_tagger(
+    config: TaggerConfig, train_path: str | Path, out_dir: str | Path, dev_path: str | Path | None = None,
+    resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Train a tagger on `train_path`; the best model lands in `out_dir/model`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train = read_tagged(train_path, config.data)
+    if dev_path is not None:
+        dev = read_tagged(dev_path, config.data)
+    else:
+        train, dev = split_dev(train, config.train.dev_fraction, config.train.seed)
+    save_json(config, out_dir / "config.json")
+    torch.manual_seed(config.train.seed)
+    tagger = build_tagger(config, train)
+    trainer = TaggerTrainer(tagger, config, out_dir, progress=progress, log=log, device=device)
+    summary = trainer.fit(train, dev, resume=resume)
+    summary.update(train_sentences=len(train), dev_sentences=len(dev), dev_source=str(dev_path or "held-out"))
+    return summary

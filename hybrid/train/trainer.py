@@ -1,0 +1,170 @@
+"""Supervised tagger training: Adam/SGD, clipping, LR decay, early stopping, budget, resume.
+
+The best model (by dev score) is saved to `out/` after every improvement; `out/checkpoint.pt`
+is written atomically at the end of each epoch and every few minutes inside one, so a
+killed run resumes where it stopped (same batches, same RNG state).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from hybrid.config import TaggerConfig, atomic_write_text
+from hybrid.data.batching import length_sorted_batches
+from hybrid.data.sentence import Sentence
+from hybrid.metrics import evaluate_tags
+from hybrid.models.io import save_tagger
+from hybrid.models.tagger import Tagger, predict_tags
+from hybrid.structured.constraints import detect_scheme
+from hybrid.train.checkpoint import load_checkpoint, save_checkpoint, seed_everything
+
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_EVERY_S = 300.0
+
+
+def dev_metric(config: TaggerConfig, tags: list[str]) -> str:
+    """'f1' for chunk tags (BIO/BIOES), 'accuracy' otherwise, unless the config names one."""
+    if config.train.metric != "auto":
+        return config.train.metric
+    return "f1" if detect_scheme(tags) is not None else "accuracy"
+
+
+def evaluate(tagger: Tagger, sentences: list[Sentence], batch_size: int = 256) -> dict[str, Any]:
+    """Tag `sentences` and score them against their gold tags."""
+    predicted = [best[0][0] for best in predict_tags(tagger, sentences, batch_size)]
+    return evaluate_tags([s.tags for s in sentences], predicted)  # type: ignore[misc]
+
+
+class TaggerTrainer:
+    """Trains a Tagger on sentences with gold tags, early-stopping on a dev set."""
+
+    def __init__(
+        self, tagger: Tagger, config: TaggerConfig, out_dir: str | Path, progress: bool = True,
+        log: Callable[[str], None] | None = None, device: str = "cpu",
+    ):
+        self.device = torch.device(device)
+        self.tagger = tagger.to(self.device)
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.progress = progress
+        self.log = log or (lambda message: tqdm.write(message))
+        t = config.train
+        params = [p for p in tagger.parameters() if p.requires_grad]
+        if t.optimizer == "adam":
+            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+        else:
+            self.optimizer = torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda epoch: 1.0 / (1.0 + t.lr_decay * epoch)
+        )
+        self.metric = dev_metric(config, tagger.tag_names)
+        self.state: dict[str, Any] = {
+            "epoch": 0, "batch": 0, "best": -math.inf, "best_epoch": 0, "bad_epochs": 0,
+            "elapsed": 0.0, "history": [],
+        }
+
+    def _save_checkpoint(self) -> None:
+        save_checkpoint(self.out_dir / CHECKPOINT, {
+            "model": self.tagger.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "trainer": self.state,
+        })
+
+    def _resume(self) -> bool:
+        path = self.out_dir / CHECKPOINT
+        if not path.is_file():
+            return False
+        ckpt = load_checkpoint(path, self.device)
+        self.tagger.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        self.state = ckpt["trainer"]
+        self.log(f"resumed from {path} at epoch {self.state['epoch'] + 1}, batch {self.state['batch']}")
+        return True
+
+    def fit(self, train: list[Sentence], dev: list[Sentence], resume: bool = False) -> dict[str, Any]:
+        """Train until `epochs`, `patience` or `max_minutes` runs out; returns the summary."""
+        t = self.config.train
+        if not (resume and self._resume()):
+            seed_everything(t.seed)
+        st = self.state
+        budget = None if t.max_minutes is None else 60.0 * t.max_minutes
+        started = time.monotonic() - st["elapsed"]
+        last_ckpt = time.monotonic()
+        stop_reason = "epochs"
+        while st["epoch"] < t.epochs:
+            epoch = st["epoch"]
+            batches = length_sorted_batches(train, t.batch_size, shuffle=True, seed=t.seed + epoch)
+            self.tagger.train()
+            total, count = 0.0, 0
+            bar = tqdm(
+                batches, desc=f"epoch {epoch + 1}/{t.epochs}", initial=st["batch"],
+                total=len(batches), disable=not self.progress, leave=False,
+            )
+            for i in range(st["batch"], len(batches)):
+                batch = self.tagger.vocabs.encode(batches[i], with_tags=True).to(self.device)
+                loss = self.tagger.loss(batch)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if t.clip_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(self.tagger.parameters(), t.clip_norm)
+                self.optimizer.step()
+                total += loss.item() * len(batch)
+                count += len(batch)
+                st["batch"] = i + 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{total / count:.3f}", best=f"{st['best']:.2f}")
+                st["elapsed"] = time.monotonic() - started
+                if budget is not None and st["elapsed"] > budget:
+                    stop_reason = "max_minutes"
+                    break
+                if time.monotonic() - last_ckpt > CHECKPOINT_EVERY_S:
+                    self._save_checkpoint()
+                    last_ckpt = time.monotonic()
+            bar.close()
+            scores = evaluate(self.tagger, dev)
+            score = scores[self.metric]
+            record = {
+                "epoch": epoch + 1, "loss": total / max(count, 1), "dev": score, "metric": self.metric,
+                "lr": self.optimizer.param_groups[0]["lr"], "elapsed_s": round(st["elapsed"], 1),
+            }
+            st["history"].append(record)
+            improved = score > st["best"]
+            if improved:
+                st["best"], st["best_epoch"], st["bad_epochs"] = score, epoch + 1, 0
+                save_tagger(self.tagger, self.out_dir / "model", self.config, self._summary(stop_reason))
+            else:
+                st["bad_epochs"] += 1
+            self.log(
+                f"epoch {epoch + 1}: loss {record['loss']:.4f}  dev {self.metric} {score:.2f}"
+                f"{'  (best, saved)' if improved else ''}  [{st['elapsed'] / 60:.1f} min]"
+            )
+            with open(self.out_dir / "train_log.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+            self.scheduler.step()
+            st["epoch"], st["batch"] = epoch + 1, 0
+            self._save_checkpoint()
+            last_ckpt = time.monotonic()
+            if stop_reason == "max_minutes":
+                break
+            if st["bad_epochs"] >= t.patience:
+                stop_reason = "patience"
+                break
+        summary = self._summary(stop_reason)
+        atomic_write_text(self.out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def _summary(self, stop_reason: str) -> dict[str, Any]:
+        st = self.state
+        return {
+            "metric": self.metric, "best_dev": st["best"], "best_epoch": st["best_epoch"],
+            "epochs_run": len(st["history"]), "train_minutes": round(st["elapsed"] / 60, 2),
+            "stopped_by": stop_reason, "history": st["history"],
+        }
