@@ -34,8 +34,9 @@ def evaluate(model, data_file: str, fmt: str | None, as_json: bool, output: str 
     from hybrid.train.trainer import evaluate as evaluate_tagger
 
     data = read_config(model).data
-    if fmt is not None:
-        data = dataclasses.replace(data, format=fmt)
+    if fmt is not None and fmt != data.format:
+        # The training columns are in the training format's terms: other formats use their defaults.
+        data = dataclasses.replace(data, format=fmt, word_column=0, tag_column=-1)
     if data.format == "text":
         raise click.UsageError("plain text has no gold tags; evaluate on CoNLL or CoNLL-U data")
     sentences = read_tagged(data_file, data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from cli.evaluate import evaluate
@@ -9,9 +11,20 @@ from cli.info import info
 from cli.tag import tag
 from cli.train import train
 from hybrid import __version__
+from hybrid.errors import HybridError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HYBRID"})
+class HybridGroup(click.Group):
+    """Reports the library's errors (bad input files, configs, models) as one clean line."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except HybridError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=HybridGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HYBRID"})
 @click.version_option(__version__, prog_name="hybrid")
 def cli() -> None:
     """hybrid: neural encoders + structured output layers for sequence tagging.
@@ -31,7 +44,11 @@ for command in (train, tag, evaluate, info):
 
 
 def main() -> None:
-    cli(prog_name="hybrid")
+    try:
+        cli(prog_name="hybrid")
+    except BrokenPipeError:  # `hybrid tag big.txt | head`: the reader went away, not an error
+        sys.stderr.close()
+        sys.exit(0)
 
 
 if __name__ == "__main__":

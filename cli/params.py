@@ -29,6 +29,9 @@ class ColumnType(click.ParamType):
         )
 
 
+MODEL_FILES = ("config.json", "vocab.json", "model.safetensors")  # as hybrid.models.io.FILES
+
+
 class ModelDirType(click.ParamType):
     """A saved model directory (config.json, vocab.json, model.safetensors)."""
 
@@ -38,9 +41,11 @@ class ModelDirType(click.ParamType):
         path = Path(value)
         if not path.is_dir():
             self.fail(f"{value}: no such model directory", param, ctx)
-        if not (path / "config.json").is_file():
+        # A training run directory has a config.json too: check for every model file.
+        missing = [name for name in MODEL_FILES if not (path / name).is_file()]
+        if missing:
             hint = " (did you mean its model/ subdirectory?)" if (path / "model").is_dir() else ""
-            self.fail(f"{value}: not a hybrid model directory, no config.json{hint}", param, ctx)
+            self.fail(f"{value}: not a hybrid model directory, no {', '.join(missing)}{hint}", param, ctx)
         return path
 
 

@@ -51,7 +51,9 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
             f"this model reads feature columns {list(data.feature_columns)} besides the words; "
             "give it CoNLL or CoNLL-U input with those columns (--format conll|conllu)"
         )
-    word_column = {"text": 0, "conll": data.word_column, "conllu": "form"}[fmt]
+    # The model's word column holds for input in its training format; other formats use their own
+    # (a CoNLL-U model reads 'form', which is no CoNLL column index).
+    word_column = data.word_column if fmt == data.format else {"text": 0, "conll": 0, "conllu": "form"}[fmt]
     features = data.feature_columns
     sentences = read_sentences(input_file, fmt, word_column, None, features, require_tags=False)
     out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115

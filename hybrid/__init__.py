@@ -1,3 +1,35 @@
-"""hybrid: hybrid neural-structured learning of sequences."""
+"""hybrid: hybrid neural-structured learning of sequences.
+
+The common entry points, imported lazily (so `import hybrid` stays cheap):
+
+    from hybrid import load_tagger, train_tagger, TaggerConfig
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_tagger": "hybrid.models.io",
+    "save_tagger": "hybrid.models.io",
+    "Tagger": "hybrid.models.tagger",
+    "train_tagger": "hybrid.train.tagging",
+    "evaluate": "hybrid.train.trainer",
+    "read_sentences": "hybrid.data.readers",
+    "Sentence": "hybrid.data.sentence",
+    "TaggerConfig": "hybrid.config",
+    "DataConfig": "hybrid.config",
+    "ModelConfig": "hybrid.config",
+    "TrainConfig": "hybrid.config",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'hybrid' has no attribute {name!r}")

@@ -39,13 +39,20 @@ def span_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) ->
     }
 
 
-def evaluate_tags(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """Accuracy always; span scores too when the tags follow a chunk scheme (BIO/BIOES)."""
+def evaluate_tags(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], tags: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Accuracy always; span scores too when the tags follow a chunk scheme (BIO/BIOES).
+
+    `tags` is the full tag set (a model's) that decides the scheme; default: the gold tags,
+    which miss the scheme when a small gold set happens to hold only O tags.
+    """
     result: dict[str, Any] = {
         "sentences": len(gold), "tokens": sum(len(s) for s in gold),
         "accuracy": 100 * token_accuracy(gold, pred),
     }
-    if detect_scheme(sorted({t for s in gold for t in s})) is not None:
+    scheme_tags = sorted({t for s in gold for t in s}) if tags is None else list(tags)
+    if detect_scheme(scheme_tags) is not None:
         result.update(span_scores(gold, pred))
     return result
 

@@ -27,6 +27,7 @@ class Batch:
     features: list[Tensor]  # one (B, T) id tensor per feature column
     mask: Tensor  # (B, T) bool
     tags: Tensor | None  # (B, T) gold tag ids, or None
+    forms: list[str] | None = None  # the U distinct word forms, row order of `chars`
 
     def __len__(self) -> int:
         return self.words.shape[0]
@@ -35,7 +36,7 @@ class Batch:
         return Batch(
             self.words.to(device), self.chars.to(device), self.char_index.to(device),
             [f.to(device) for f in self.features], self.mask.to(device),
-            None if self.tags is None else self.tags.to(device),
+            None if self.tags is None else self.tags.to(device), self.forms,
         )
 
 
@@ -98,35 +99,35 @@ class TaggerVocabs:
         """Pad `sentences` into a Batch; with_tags also encodes their gold tags (for training)."""
         if not sentences:
             raise ValueError("cannot batch an empty list of sentences")
-        b = len(sentences)
         t = max(len(s.words) for s in sentences)
-        words = torch.zeros(b, t, dtype=torch.long)
-        mask = torch.zeros(b, t, dtype=torch.bool)
-        char_index = torch.zeros(b, t, dtype=torch.long)
-        features = [torch.zeros(b, t, dtype=torch.long) for _ in self.features]
-        tags = torch.zeros(b, t, dtype=torch.long) if with_tags else None
+        words: list[list[int]] = []
+        char_index: list[list[int]] = []
+        features: list[list[list[int]]] = [[] for _ in self.features]
+        tags: list[list[int]] | None = [] if with_tags else None
         forms: dict[str, int] = {}
-        for i, s in enumerate(sentences):
+        word_id, pad = self.words.index, [0] * t
+        for s in sentences:
             n = len(s.words)
             if n == 0:
                 raise ValueError(f"{s.source}:{s.first_line}: empty sentence")
-            words[i, :n] = torch.tensor(
-                [self.words.index(normalize_word(w, self.lowercase)) for w in s.words]
-            )
-            char_index[i, :n] = torch.tensor([forms.setdefault(w, len(forms)) for w in s.words])
-            mask[i, :n] = True
+            words.append([word_id(normalize_word(w, self.lowercase)) for w in s.words] + pad[n:])
+            char_index.append([forms.setdefault(w, len(forms)) for w in s.words] + pad[n:])
             for vocab, column, values in zip(self.features, features, s.features, strict=True):
-                column[i, :n] = torch.tensor([vocab.index(v) for v in values])
+                column.append([vocab.index(v) for v in values] + pad[n:])
             if tags is not None:
                 if s.tags is None:
                     raise ValueError(f"{s.source}:{s.first_line}: sentence has no gold tags")
-                tags[i, :n] = torch.tensor([self.tags.index(tag) for tag in s.tags])
-        longest = min(self.max_word_length, max(len(w) for w in forms))
-        chars = torch.zeros(len(forms), max(longest, 1), dtype=torch.long)
-        for form, row in forms.items():
-            ids = [self.chars.index(c) for c in form[:longest]]
-            chars[row, : len(ids)] = torch.tensor(ids)
-        return Batch(words, chars, char_index, features, mask, tags)
+                tags.append([self.tags.index(tag) for tag in s.tags] + pad[n:])
+        lengths = torch.tensor([len(s.words) for s in sentences])
+        mask = torch.arange(t).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        longest = max(1, min(self.max_word_length, max(len(w) for w in forms)))
+        char_id, char_pad = self.chars.index, [0] * longest
+        chars = [[char_id(c) for c in form[:longest]] + char_pad[len(form) :] for form in forms]
+        return Batch(
+            torch.tensor(words), torch.tensor(chars), torch.tensor(char_index),
+            [torch.tensor(column) for column in features], mask,
+            None if tags is None else torch.tensor(tags), list(forms),
+        )
 
 
 def length_sorted_batches(

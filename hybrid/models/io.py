@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import hybrid
@@ -102,14 +103,15 @@ def read_config(directory: str | Path) -> TaggerConfig:
         raise ModelLoadError(f"{directory}/config.json: {exc}") from None
 
 
-def load_tagger(directory: str | Path) -> Tagger:
-    """Rebuild a tagger from its directory; predictions are identical to the saved model's."""
-    directory = Path(directory)
+def load_tagger(directory: str | Path | None = None) -> Tagger:
+    """Rebuild a tagger from its directory (default: the bundled English UPOS model);
+    predictions are identical to the saved model's."""
+    directory = default_model_path() if directory is None else Path(directory)
     config = read_config(directory)
     try:
         vocabs = TaggerVocabs.from_dict(json.loads((directory / "vocab.json").read_text(encoding="utf-8")))
         state = load_file(str(directory / "model.safetensors"))
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:  # a corrupt file is not OSError
         raise ModelLoadError(f"{directory}: cannot read model files: {exc}") from None
     tagger = Tagger(config.model, vocabs)
     try:

@@ -6,11 +6,14 @@ sequence-level trainers can fine-tune it like a generator.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
 from hybrid.config import ModelConfig
 from hybrid.data.batching import Batch, TaggerVocabs
+from hybrid.data.sentence import Sentence
 from hybrid.encoders import RNNEncoder, build_char_encoder
 from hybrid.structured import CRFLayer, SoftmaxLayer, StructuredLayer, detect_scheme
 
@@ -22,6 +25,30 @@ def build_layer(kind: str, num_tags: int) -> StructuredLayer:
     if kind == "softmax":
         return SoftmaxLayer(num_tags)
     raise ValueError(f"unknown layer {kind!r}; expected one of crf, softmax")
+
+
+class CharFeatureCache:
+    """Char features of the word forms seen so far, for inference: each form is encoded once.
+
+    Entries are dropped whenever the char encoder's parameters change (in-place updates bump
+    their version counters), so a cache never outlives the weights it was computed with.
+    """
+
+    def __init__(self, limit: int = 200_000):
+        self.limit = limit
+        self.rows: dict[str, Tensor] = {}
+        self.key: tuple = ()
+
+    def __call__(self, encoder: nn.Module, forms: list[str], chars: Tensor) -> Tensor:
+        """(U, D) features of `forms`, whose char ids are `chars` (U, C)."""
+        key = tuple((p.data_ptr(), p._version) for p in encoder.parameters())
+        if key != self.key or len(self.rows) > self.limit:
+            self.rows, self.key = {}, key
+        missing = [i for i, form in enumerate(forms) if form not in self.rows]
+        if missing:
+            fresh = encoder(chars.index_select(0, torch.tensor(missing, device=chars.device)))
+            self.rows.update(zip([forms[i] for i in missing], fresh.unbind(0), strict=True))
+        return torch.stack([self.rows[form] for form in forms])
 
 
 class Tagger(nn.Module):
@@ -42,6 +69,7 @@ class Tagger(nn.Module):
                 config.char_encoder, len(vocabs.chars), config.char_dim, config.char_hidden
             )
             input_size += self.char_encoder.output_size
+        self.char_cache = CharFeatureCache()
         self.dropout = nn.Dropout(config.dropout)
         self.encoder = RNNEncoder(
             input_size, config.hidden_size, config.num_layers, config.encoder,
@@ -66,7 +94,10 @@ class Tagger(nn.Module):
         parts = [self.word_embedding(words)]
         parts.extend(emb(ids) for emb, ids in zip(self.feature_embeddings, batch.features, strict=True))
         if self.char_encoder is not None:
-            per_form = self.char_encoder(batch.chars)  # (U, D_char)
+            if self.training or torch.is_grad_enabled() or batch.forms is None:
+                per_form = self.char_encoder(batch.chars)  # (U, D_char)
+            else:
+                per_form = self.char_cache(self.char_encoder, batch.forms, batch.chars)
             parts.append(per_form[batch.char_index])  # (B, T, D_char)
         x = self.dropout(torch.cat(parts, dim=-1))
         h = self.dropout(self.encoder(x, batch.mask))  # (B, T, H)
@@ -82,6 +113,20 @@ class Tagger(nn.Module):
         """k best tag-id sequences (B, k, T) and their scores (B, k)."""
         with torch.no_grad():
             return self.layer.decode(self.emissions(batch), batch.mask, k)
+
+    def tag(
+        self, sentences: Sequence[Sequence[str] | Sentence], k: int = 1, batch_size: int = 256
+    ) -> list[list[str]] | list[list[tuple[list[str], float]]]:
+        """Tag sentences given as word lists (or `Sentence`s, which models with feature
+        columns need): one tag list per sentence, or with k > 1 its k best (tags, score)."""
+        items = [s if isinstance(s, Sentence) else Sentence(list(s)) for s in sentences]
+        if self.vocabs.features and any(len(s.features) != len(self.vocabs.features) for s in items):
+            raise ValueError(
+                f"this model reads {len(self.vocabs.features)} feature column(s) besides the words: "
+                "pass Sentence objects with `features`"
+            )
+        best = predict_tags(self, items, batch_size, k)
+        return [b[0][0] for b in best] if k == 1 else best
 
     # -- policy protocol ---------------------------------------------------------
     def greedy(self, batch: Batch) -> Tensor:
@@ -99,10 +144,15 @@ class Tagger(nn.Module):
 
 
 def predict_tags(
-    tagger: Tagger, sentences: list, batch_size: int = 256, k: int = 1
+    tagger: Tagger, sentences: Sequence[Sentence], batch_size: int = 256, k: int = 1
 ) -> list[list[tuple[list[str], float]]]:
     """The k best (tags, score) of each sentence, in input order; batches sorted by length."""
     tagger.eval()
+    with torch.inference_mode():
+        return _predict_tags(tagger, sentences, batch_size, k)
+
+
+def _predict_tags(tagger: Tagger, sentences: list, batch_size: int, k: int) -> list:
     device = tagger.projection.weight.device
     names = tagger.tag_names
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].words))

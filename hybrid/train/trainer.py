@@ -40,7 +40,8 @@ def dev_metric(config: TaggerConfig, tags: list[str]) -> str:
 def evaluate(tagger: Tagger, sentences: list[Sentence], batch_size: int = 256) -> dict[str, Any]:
     """Tag `sentences` and score them against their gold tags."""
     predicted = [best[0][0] for best in predict_tags(tagger, sentences, batch_size)]
-    return evaluate_tags([s.tags for s in sentences], predicted)  # type: ignore[misc]
+    # The model's tag set decides whether span F1 applies, not the few tags these sentences use.
+    return evaluate_tags([s.tags for s in sentences], predicted, tagger.tag_names)  # type: ignore[misc]
 
 
 class TaggerTrainer:
@@ -94,6 +95,7 @@ class TaggerTrainer:
         t = self.config.train
         if not (resume and self._resume()):
             seed_everything(t.seed)
+            (self.out_dir / "train_log.jsonl").unlink(missing_ok=True)  # a fresh run, a fresh log
         st = self.state
         budget = None if t.max_minutes is None else 60.0 * t.max_minutes
         started = time.monotonic() - st["elapsed"]
@@ -103,7 +105,8 @@ class TaggerTrainer:
             epoch = st["epoch"]
             batches = length_sorted_batches(train, t.batch_size, shuffle=True, seed=t.seed + epoch)
             self.tagger.train()
-            total, count = 0.0, 0
+            # running loss of this epoch; kept in the state so a resumed epoch reports all of it
+            total, count = (st.get("loss_sum", 0.0), st.get("loss_count", 0)) if st["batch"] else (0.0, 0)
             bar = tqdm(
                 batches, desc=f"epoch {epoch + 1}/{t.epochs}", initial=st["batch"],
                 total=len(batches), disable=not self.progress, leave=False,
@@ -118,7 +121,7 @@ class TaggerTrainer:
                 self.optimizer.step()
                 total += loss.item() * len(batch)
                 count += len(batch)
-                st["batch"] = i + 1
+                st["batch"], st["loss_sum"], st["loss_count"] = i + 1, total, count
                 bar.update(1)
                 bar.set_postfix(loss=f"{total / count:.3f}", best=f"{st['best']:.2f}")
                 st["elapsed"] = time.monotonic() - started
