@@ -22,7 +22,8 @@ CARD = """# pos-en-ewt: English universal POS tagger (bundled with hybrid)
 
 A BiLSTM-CRF over words and characters predicting the 17 UPOS tags, trained with
 `examples/train_pos_model.py` on the Universal Dependencies English Web Treebank (EWT),
-release 2.16: train split for training, dev split for early stopping.
+release 2.16: train split for training, dev split for early stopping ({epochs} epochs,
+{minutes} minutes on {where}; on a 2-core CPU an epoch takes about a minute).
 
 - UD English EWT test accuracy: {test:.2f}% (UPOS, {tokens} words)
 - Data credit: Universal Dependencies English Web Treebank, (c) 2013-2021 The Board of
@@ -69,7 +70,10 @@ def main() -> None:
         halved = evaluate(load_tagger(DEFAULT_MODEL), test)["accuracy"]  # what users get
         summary["test_accuracy"] = halved
         save_tagger(load_tagger(DEFAULT_MODEL), DEFAULT_MODEL, config, summary, half=True)
-        (DEFAULT_MODEL / "README.md").write_text(CARD.format(test=halved, tokens=result["tokens"]))
+        where = "one GPU" if args.device.startswith("cuda") or "GPU" in str(summary.get("trained_on")) else "CPU"
+        card = CARD.format(test=halved, tokens=result["tokens"], epochs=summary["epochs_run"],
+                           minutes=summary["train_minutes"], where=where)
+        (DEFAULT_MODEL / "README.md").write_text(card, encoding="utf-8")
         print(f"installed into {DEFAULT_MODEL}: float16 weights, test accuracy {halved:.2f}%")
 
 

@@ -199,9 +199,9 @@ def _conllu_word_line(block: _ConlluBlock, line: str, required: int | None, name
         hint = " (fields separated by spaces? CoNLL-U needs TABs)" if len(fields) == 1 else ""
         raise DataFormatError(f"expected 10 TAB-separated fields, got {len(fields)}{hint}", name, number)
     token_id = fields[0]
-    if _RANGE.fullmatch(token_id) or _EMPTY_NODE.fullmatch(token_id):
-        return
-    if not token_id.isascii() or not token_id.isdigit():
+    if not (token_id.isascii() and token_id.isdigit()):  # the common case first: a plain word ID
+        if _RANGE.fullmatch(token_id) or _EMPTY_NODE.fullmatch(token_id):
+            return
         raise DataFormatError(
             f"expected an integer word ID, a range (3-4) or an empty node (8.1), got {token_id!r}",
             name, number,
@@ -209,9 +209,9 @@ def _conllu_word_line(block: _ConlluBlock, line: str, required: int | None, name
     if int(token_id) != len(block.fields) + 1:
         hint = " (missing blank line between sentences?)" if token_id == "1" else ""
         raise DataFormatError(f"expected word ID {len(block.fields) + 1}, got {token_id}{hint}", name, number)
-    for i, value in enumerate(fields):
-        if not value:
-            raise DataFormatError(f"field {CONLLU_FIELDS[i]} is empty (expected a value or _)", name, number)
+    if "" in fields:
+        field = CONLLU_FIELDS[fields.index("")]
+        raise DataFormatError(f"field {field} is empty (expected a value or _)", name, number)
     if required is not None and fields[required] == "_":
         raise DataFormatError(f"missing tag: expected a {CONLLU_FIELDS[required]} tag, got '_'", name, number)
     block.rows.append(len(block.raw) - 1)

@@ -142,7 +142,7 @@ class TaggerTrainer:
             improved = score > st["best"]
             if improved:
                 st["best"], st["best_epoch"], st["bad_epochs"] = score, epoch + 1, 0
-                save_tagger(self.tagger, self.out_dir / "model", self.config, self._summary(stop_reason))
+                save_tagger(self.tagger, self.out_dir / "model", self.config, self._summary("running"))
             else:
                 st["bad_epochs"] += 1
             self.log(
@@ -161,7 +161,10 @@ class TaggerTrainer:
                 stop_reason = "patience"
                 break
         summary = self._summary(stop_reason)
-        atomic_write_text(self.out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        text = json.dumps(summary, indent=2) + "\n"
+        atomic_write_text(self.out_dir / "summary.json", text)
+        if (self.out_dir / "model").is_dir():  # the best model's figures, now with how the run ended
+            atomic_write_text(self.out_dir / "model" / "training.json", text)
         return summary
 
     def _summary(self, stop_reason: str) -> dict[str, Any]:
