@@ -14,10 +14,13 @@ from hybrid.structured.chain import (
 )
 from hybrid.structured.constraints import allowed_transitions, detect_scheme
 from hybrid.structured.crf import CRFLayer
+from hybrid.structured.hmm import HMMLayer, HMMStatistics, count_statistics
+from hybrid.structured.hmm_classic import ClassicHMM
 from hybrid.structured.softmax import SoftmaxLayer
 
 __all__ = [
-    "ChainPotentials", "StructuredLayer", "CRFLayer", "SoftmaxLayer",
+    "ChainPotentials", "StructuredLayer", "CRFLayer", "SoftmaxLayer", "HMMLayer", "ClassicHMM",
+    "HMMStatistics", "count_statistics",
     "viterbi", "kbest", "log_partition", "marginals", "sample", "score_paths", "log_prob",
     "forward_scores", "allowed_transitions", "detect_scheme",
 ]

@@ -249,7 +249,12 @@ def _kbest_search(p: ChainPotentials, k: int) -> tuple[Tensor, Tensor]:
 
 
 def _logsumexp0(cand: Tensor) -> Tensor:
-    return torch.logsumexp(cand, dim=0)
+    """logsumexp over dim 0; a column that is all -inf gives -inf with a zero gradient
+    (torch's own gives a NaN gradient there, which would poison the marginals)."""
+    dead = torch.isneginf(cand).all(dim=0)
+    if not bool(dead.any()):
+        return torch.logsumexp(cand, dim=0)
+    return torch.logsumexp(cand.masked_fill(dead, 0.0), dim=0).masked_fill(dead, float("-inf"))
 
 
 def _amax0(cand: Tensor) -> Tensor:

@@ -261,3 +261,16 @@ def test_kbest_first_is_viterbi_and_scores_are_differentiable(seed):
     (grad,) = torch.autograd.grad(gscores[:, 1].sum(), e)
     onehot = torch.nn.functional.one_hot(paths[:, 1], 6).to(grad.dtype) * p.mask.unsqueeze(-1)
     torch.testing.assert_close(grad, onehot)
+
+
+def test_marginals_are_finite_where_a_tag_is_unreachable():
+    """Every in-edge of tag 1 is -inf: its marginal is exactly 0, and nothing is NaN."""
+    inf = float("-inf")
+    p = ChainPotentials(
+        torch.zeros(1, 3, 2, dtype=torch.float64), torch.tensor([[0.0, inf], [0.0, inf]], dtype=torch.float64),
+        torch.tensor([0.0, inf], dtype=torch.float64), torch.zeros(2, dtype=torch.float64),
+        torch.ones(1, 3, dtype=torch.bool),
+    )
+    marg = chain.marginals(p)
+    expected = torch.tensor([[[1.0, 0.0]] * 3], dtype=torch.float64)
+    torch.testing.assert_close(marg, expected)
