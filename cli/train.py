@@ -41,8 +41,10 @@ OVERRIDES = {
               help="Extra input column with its own embedding, e.g. the POS column 1 of CoNLL-2000. Repeatable.")
 @click.option("--encoder", type=click.Choice(["lstm", "gru", "rnn", "peephole"]), default=None,
               help="Recurrent encoder cell.  [default: lstm]")
-@click.option("--layer", type=click.Choice(["crf", "softmax"]), default=None,
-              help="Structured output layer.  [default: crf]")
+@click.option("--layer", type=click.Choice(["crf", "softmax", "hmm"]), default=None,
+              help="Structured output layer: crf, softmax (no structure), or hmm (the DNN-HMM "
+                   "hybrid: posteriors over the tag prior, transitions from tag-bigram counts).  "
+                   "[default: crf]")
 @click.option("--char-encoder", type=click.Choice(["lstm", "cnn", "none"]), default=None,
               help="Character features of each word.  [default: lstm]")
 @click.option("--embeddings", type=click.Path(exists=True, dir_okay=False), default=None,

@@ -15,7 +15,7 @@ from hybrid.config import ModelConfig
 from hybrid.data.batching import Batch, TaggerVocabs
 from hybrid.data.sentence import Sentence
 from hybrid.encoders import RNNEncoder, build_char_encoder
-from hybrid.structured import CRFLayer, SoftmaxLayer, StructuredLayer, detect_scheme
+from hybrid.structured import CRFLayer, HMMLayer, SoftmaxLayer, StructuredLayer, detect_scheme
 
 
 def build_layer(kind: str, num_tags: int) -> StructuredLayer:
@@ -24,7 +24,9 @@ def build_layer(kind: str, num_tags: int) -> StructuredLayer:
         return CRFLayer(num_tags)
     if kind == "softmax":
         return SoftmaxLayer(num_tags)
-    raise ValueError(f"unknown layer {kind!r}; expected one of crf, softmax")
+    if kind == "hmm":  # A, pi and the tag prior come from training counts: `fit_counts`
+        return HMMLayer(num_tags)
+    raise ValueError(f"unknown layer {kind!r}; expected one of crf, softmax, hmm")
 
 
 class CharFeatureCache:

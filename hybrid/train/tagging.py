@@ -18,6 +18,7 @@ from hybrid.data.readers import read_sentences
 from hybrid.data.sentence import Sentence
 from hybrid.encoders import load_word_vectors
 from hybrid.models.tagger import Tagger
+from hybrid.structured import HMMLayer
 from hybrid.train.trainer import TaggerTrainer
 
 
@@ -49,6 +50,8 @@ def build_tagger(config: TaggerConfig, train: list[Sentence]) -> Tagger:
     d = config.data
     vocabs = TaggerVocabs.build(train, d.min_word_freq, d.lowercase_words, d.max_word_length)
     tagger = Tagger(config.model, vocabs)
+    if isinstance(tagger.layer, HMMLayer):  # the hybrid's transitions and tag prior: training counts
+        tagger.layer.fit_counts([vocabs.tags.index(t) for t in s.tags] for s in train if s.tags)
     if config.model.embeddings:
         tokens = [vocabs.words.token(i) for i in range(len(vocabs.words))]
         vectors, _found = load_word_vectors(config.model.embeddings, tokens)

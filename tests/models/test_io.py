@@ -37,7 +37,7 @@ def _tagger(layer: str = "crf", features: bool = True, seed: int = 0):
     return tagger, config
 
 
-@pytest.mark.parametrize("layer", ["crf", "softmax"])
+@pytest.mark.parametrize("layer", ["crf", "softmax", "hmm"])
 def test_round_trip_gives_bit_identical_weights_paths_and_scores(tmp_path, layer):
     tagger, config = _tagger(layer)
     test = _sentences(6, seed=7)  # unseen sentences: exercise the same code as real tagging
@@ -55,6 +55,18 @@ def test_round_trip_gives_bit_identical_weights_paths_and_scores(tmp_path, layer
     after = predict_tags(loaded, test, batch_size=4, k=3)
     assert after == before  # paths and float scores, exactly
     assert read_config(tmp_path / "model") == config
+
+
+def test_hmm_tagger_takes_its_transitions_and_prior_from_training_counts():
+    from hybrid.structured.hmm import count_statistics
+
+    tagger, _ = _tagger("hmm")
+    train = _sentences(20)
+    ids = [[tagger.vocabs.tags.index(t) for t in s.tags] for s in train]
+    stats = count_statistics(ids, len(tagger.tag_names))
+    torch.testing.assert_close(tagger.layer.log_start, stats.log_start.float())
+    torch.testing.assert_close(tagger.layer.log_prior, stats.log_prior.float())
+    torch.testing.assert_close(tagger.layer.log_transitions, stats.log_transitions.float())
 
 
 def test_round_trip_of_a_model_without_features_or_chars(tmp_path):
