@@ -34,11 +34,11 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
     """
     import torch
 
-    from hybrid.data.batching import chunked
+    from hybrid.data.batching import chunked, prefetched
     from hybrid.data.readers import read_sentences
     from hybrid.data.writers import format_tagged
     from hybrid.models.io import default_model_path, load_tagger, read_config
-    from hybrid.models.tagger import predict_tags
+    from hybrid.models.tagger import encode_for_prediction, predict_encoded
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     directory = model if model is not None else default_model_path()
@@ -58,12 +58,17 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
     sentences = read_sentences(input_file, fmt, word_column, None, features, require_tags=False)
     out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        for chunk in chunked(sentences, 4 * batch_size):
-            results = predict_tags(tagger, chunk, batch_size, k)
+        # a reader thread reads and encodes the next chunk while this one is tagged
+        encoded = ((chunk, encode_for_prediction(tagger.vocabs, chunk, batch_size))
+                   for chunk in chunked(sentences, 4 * batch_size))
+        for chunk, batches in prefetched(encoded):
+            results = predict_encoded(tagger, batches, k)
             parts = []
             for sentence, best in zip(chunk, results, strict=True):
-                columns = ["\t".join(tags[i] for tags, _ in best) for i in range(len(sentence.words))]
-                if k > 1:
+                if k == 1:
+                    columns = best[0][0]
+                else:
+                    columns = ["\t".join(tags[i] for tags, _ in best) for i in range(len(sentence.words))]
                     parts.append("# k-best scores: " + " ".join(f"{score:.4f}" for _, score in best) + "\n")
                 parts.append(format_tagged(sentence, columns))
             out.write("".join(parts))

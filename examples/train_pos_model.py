@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--max-minutes", type=float, default=60.0)
     ap.add_argument("--device", default="cpu", help="torch device for training, e.g. cuda")
+    ap.add_argument("--hidden-size", type=int, default=200, help="BiLSTM hidden size per direction")
     ap.add_argument("--install", action="store_true", help="copy the model into hybrid/resources")
     ap.add_argument("--skip-training", action="store_true",
                     help="evaluate (and --install) the model already in OUT/model, e.g. one trained on a GPU")
@@ -48,7 +49,7 @@ def main() -> None:
     config = TaggerConfig(
         data=DataConfig(format="conllu", word_column="form", tag_column="upos", min_word_freq=2),
         model=ModelConfig(word_dim=100, char_encoder="lstm", char_dim=30, char_hidden=50,
-                          encoder="lstm", hidden_size=200, dropout=0.5, layer="crf"),
+                          encoder="lstm", hidden_size=args.hidden_size, dropout=0.5, layer="crf"),
         train=TrainConfig(optimizer="adam", lr=2e-3, batch_size=32, epochs=args.epochs, patience=6,
                           max_minutes=args.max_minutes, seed=1),
     )

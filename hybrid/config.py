@@ -147,6 +147,8 @@ class ModelConfig:
     dropout: float = 0.5
     word_dropout: float = 0.05
     layer: typing.Literal["crf", "softmax", "hmm"] = "crf"
+    # training loss on the chain: auto = the layer's own (CRF: nll; HMM: per-token cross-entropy)
+    loss: typing.Literal["auto", "nll", "perceptron", "hinge"] = "auto"
     constraints: typing.Literal["none", "BIO", "IOB1", "BIOES", "auto"] = "auto"
     embeddings: str | None = None
 

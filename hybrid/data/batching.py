@@ -6,9 +6,12 @@ index (B, T) into it): repeated words such as "the" cost one character encoding.
 
 from __future__ import annotations
 
+import queue
 import random
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
 from torch import Tensor
@@ -16,13 +19,15 @@ from torch import Tensor
 from hybrid.data.sentence import Sentence
 from hybrid.data.vocab import Vocabulary, normalize_word
 
+T = TypeVar("T")
+
 
 @dataclass
 class Batch:
     """A padded batch; right padding, mask[:, 0] all True."""
 
     words: Tensor  # (B, T) word ids
-    chars: Tensor  # (U, C) char ids of the U distinct word forms, 0 = padding
+    chars: Tensor | None  # (U, C) char ids of the U distinct word forms, 0 = padding; None: lazy
     char_index: Tensor  # (B, T) row of `chars` for each token
     features: list[Tensor]  # one (B, T) id tensor per feature column
     mask: Tensor  # (B, T) bool
@@ -34,7 +39,8 @@ class Batch:
 
     def to(self, device: torch.device | str) -> Batch:
         return Batch(
-            self.words.to(device), self.chars.to(device), self.char_index.to(device),
+            self.words.to(device), None if self.chars is None else self.chars.to(device),
+            self.char_index.to(device),
             [f.to(device) for f in self.features], self.mask.to(device),
             None if self.tags is None else self.tags.to(device), self.forms,
         )
@@ -50,6 +56,7 @@ class TaggerVocabs:
     features: list[Vocabulary]
     lowercase: bool = False
     max_word_length: int = 30  # longer words keep their first characters only
+    _word_ids: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -95,8 +102,28 @@ class TaggerVocabs:
             lowercase=bool(data["lowercase"]), max_word_length=int(data["max_word_length"]),
         )
 
-    def encode(self, sentences: Sequence[Sentence], with_tags: bool = False) -> Batch:
-        """Pad `sentences` into a Batch; with_tags also encodes their gold tags (for training)."""
+    def _word_id(self, word: str) -> int:
+        """Id of a raw word (normalised, then looked up), memoised: a tagger sees the same words often."""
+        memo = self._word_ids
+        i = memo.get(word)
+        if i is None:
+            if len(memo) > 500_000:
+                memo.clear()
+            i = memo[word] = self.words.index(normalize_word(word, self.lowercase))
+        return i
+
+    def encode_chars(self, forms: Sequence[str]) -> Tensor:
+        """(U, C) char ids of word forms, right-padded with 0, cut at `max_word_length`."""
+        longest = max(1, min(self.max_word_length, max((len(w) for w in forms), default=1)))
+        char_id, char_pad = self.chars.index, [0] * longest
+        return torch.tensor([[char_id(c) for c in form[:longest]] + char_pad[len(form) :] for form in forms])
+
+    def encode(self, sentences: Sequence[Sentence], with_tags: bool = False, with_chars: bool = True) -> Batch:
+        """Pad `sentences` into a Batch; with_tags also encodes their gold tags (for training).
+
+        with_chars=False leaves `chars` None for a consumer that encodes only the forms it
+        needs (`Batch.forms`, `encode_chars`), such as the tagger's inference cache.
+        """
         if not sentences:
             raise ValueError("cannot batch an empty list of sentences")
         t = max(len(s.words) for s in sentences)
@@ -105,12 +132,12 @@ class TaggerVocabs:
         features: list[list[list[int]]] = [[] for _ in self.features]
         tags: list[list[int]] | None = [] if with_tags else None
         forms: dict[str, int] = {}
-        word_id, pad = self.words.index, [0] * t
+        word_id, pad = self._word_id, [0] * t
         for s in sentences:
             n = len(s.words)
             if n == 0:
                 raise ValueError(f"{s.source}:{s.first_line}: empty sentence")
-            words.append([word_id(normalize_word(w, self.lowercase)) for w in s.words] + pad[n:])
+            words.append([word_id(w) for w in s.words] + pad[n:])
             char_index.append([forms.setdefault(w, len(forms)) for w in s.words] + pad[n:])
             for vocab, column, values in zip(self.features, features, s.features, strict=True):
                 column.append([vocab.index(v) for v in values] + pad[n:])
@@ -120,11 +147,8 @@ class TaggerVocabs:
                 tags.append([self.tags.index(tag) for tag in s.tags] + pad[n:])
         lengths = torch.tensor([len(s.words) for s in sentences])
         mask = torch.arange(t).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
-        longest = max(1, min(self.max_word_length, max(len(w) for w in forms)))
-        char_id, char_pad = self.chars.index, [0] * longest
-        chars = [[char_id(c) for c in form[:longest]] + char_pad[len(form) :] for form in forms]
         return Batch(
-            torch.tensor(words), torch.tensor(chars), torch.tensor(char_index),
+            torch.tensor(words), self.encode_chars(list(forms)) if with_chars else None, torch.tensor(char_index),
             [torch.tensor(column) for column in features], mask,
             None if tags is None else torch.tensor(tags), list(forms),
         )
@@ -158,3 +182,46 @@ def chunked(items: Iterable[Sentence], size: int) -> Iterator[list[Sentence]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """The items of `items`, produced by a background thread up to `depth` ahead.
+
+    Reading and parsing the next chunk of a file then overlaps the consumer's work (torch
+    releases the GIL while it computes). Order is kept; an exception raised while producing
+    is raised in the consumer at the point where the item it hit would have come.
+    """
+    channel: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(message: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(message, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="hybrid-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = channel.get()
+            if kind == "item":
+                yield value  # type: ignore[misc]
+            elif kind == "done":
+                return
+            else:
+                raise value  # type: ignore[misc]
+    finally:
+        stop.set()

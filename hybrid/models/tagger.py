@@ -6,7 +6,8 @@ sequence-level trainers can fine-tune it like a generator.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -15,18 +16,26 @@ from hybrid.config import ModelConfig
 from hybrid.data.batching import Batch, TaggerVocabs
 from hybrid.data.sentence import Sentence
 from hybrid.encoders import RNNEncoder, build_char_encoder
+from hybrid.errors import ConfigError
 from hybrid.structured import CRFLayer, HMMLayer, SoftmaxLayer, StructuredLayer, detect_scheme
 
 
-def build_layer(kind: str, num_tags: int) -> StructuredLayer:
-    """The structured output layer named `kind` over `num_tags` tags."""
+def build_layer(kind: str, num_tags: int, loss: str = "auto") -> StructuredLayer:
+    """The structured output layer named `kind` over `num_tags` tags, trained with `loss`.
+
+    loss "auto" is the layer's own: the CRF's log-likelihood, the HMM hybrid's per-token
+    cross-entropy; "nll", "perceptron" and "hinge" are sequence losses on the chain.
+    """
     if kind == "crf":
-        return CRFLayer(num_tags)
+        return CRFLayer(num_tags, loss="nll" if loss == "auto" else loss)
     if kind == "softmax":
+        if loss != "auto":
+            raise ConfigError(f"the softmax layer has no chain to train with loss {loss!r}; use crf or hmm")
         return SoftmaxLayer(num_tags)
     if kind == "hmm":  # A, pi and the tag prior come from training counts: `fit_counts`
-        return HMMLayer(num_tags)
-    raise ValueError(f"unknown layer {kind!r}; expected one of crf, softmax, hmm")
+        objective = {"auto": "cross_entropy", "nll": "sequence"}.get(loss, loss)
+        return HMMLayer(num_tags, objective=objective)
+    raise ConfigError(f"unknown layer {kind!r}; expected one of crf, softmax, hmm")
 
 
 class CharFeatureCache:
@@ -41,15 +50,18 @@ class CharFeatureCache:
         self.rows: dict[str, Tensor] = {}
         self.key: tuple = ()
 
-    def __call__(self, encoder: nn.Module, forms: list[str], chars: Tensor) -> Tensor:
-        """(U, D) features of `forms`, whose char ids are `chars` (U, C)."""
+    def __call__(
+        self, encoder: nn.Module, forms: list[str], encode_chars: Callable[[list[str]], Tensor]
+    ) -> Tensor:
+        """(U, D) features of `forms`; `encode_chars` gives the char ids (N, C) of new ones."""
         key = tuple((p.data_ptr(), p._version) for p in encoder.parameters())
         if key != self.key or len(self.rows) > self.limit:
             self.rows, self.key = {}, key
-        missing = [i for i, form in enumerate(forms) if form not in self.rows]
+        missing = [form for form in dict.fromkeys(forms) if form not in self.rows]
         if missing:
-            fresh = encoder(chars.index_select(0, torch.tensor(missing, device=chars.device)))
-            self.rows.update(zip([forms[i] for i in missing], fresh.unbind(0), strict=True))
+            device = next(encoder.parameters()).device
+            fresh = encoder(encode_chars(missing).to(device))
+            self.rows.update(zip(missing, fresh.unbind(0), strict=True))
         return torch.stack([self.rows[form] for form in forms])
 
 
@@ -78,7 +90,7 @@ class Tagger(nn.Module):
             config.bidirectional, config.dropout if config.num_layers > 1 else 0.0,
         )
         self.projection = nn.Linear(self.encoder.output_size, len(vocabs.tags))
-        self.layer = build_layer(config.layer, len(vocabs.tags))
+        self.layer = build_layer(config.layer, len(vocabs.tags), config.loss)
         tags = [vocabs.tags.token(i) for i in range(len(vocabs.tags))]
         scheme = detect_scheme(tags) if config.constraints == "auto" else config.constraints
         self.layer.set_constraints(tags, None if scheme == "none" else scheme)
@@ -96,10 +108,12 @@ class Tagger(nn.Module):
         parts = [self.word_embedding(words)]
         parts.extend(emb(ids) for emb, ids in zip(self.feature_embeddings, batch.features, strict=True))
         if self.char_encoder is not None:
-            if self.training or torch.is_grad_enabled() or batch.forms is None:
+            if not (self.training or torch.is_grad_enabled()) and batch.forms is not None:
+                per_form = self.char_cache(self.char_encoder, batch.forms, self.vocabs.encode_chars)
+            elif batch.chars is not None:
                 per_form = self.char_encoder(batch.chars)  # (U, D_char)
             else:
-                per_form = self.char_cache(self.char_encoder, batch.forms, batch.chars)
+                per_form = self.char_encoder(self.vocabs.encode_chars(batch.forms).to(words.device))
             parts.append(per_form[batch.char_index])  # (B, T, D_char)
         x = self.dropout(torch.cat(parts, dim=-1))
         h = self.dropout(self.encoder(x, batch.mask))  # (B, T, H)
@@ -145,29 +159,47 @@ class Tagger(nn.Module):
         return self.layer.log_prob(self.emissions(batch), batch.mask, tags)
 
 
+@dataclass
+class EncodedChunk:
+    """Sentences encoded for prediction: length-sorted batches and the input rows of each."""
+
+    size: int  # number of sentences
+    batches: list[tuple[list[int], Batch]]  # (input indices, batch) per batch
+
+
+def encode_for_prediction(vocabs: TaggerVocabs, sentences: Sequence[Sentence], batch_size: int = 256) -> EncodedChunk:
+    """Group `sentences` into length-sorted batches (little padding) and encode them.
+
+    Pure Python and torch.tensor calls: a reader thread can run it while the model computes.
+    """
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].words))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batches.append((idx, vocabs.encode([sentences[i] for i in idx], with_chars=False)))
+    return EncodedChunk(len(sentences), batches)
+
+
+def predict_encoded(tagger: Tagger, chunk: EncodedChunk, k: int = 1) -> list[list[tuple[list[str], float]]]:
+    """The k best (tags, score) of each sentence of an encoded chunk, in input order."""
+    tagger.eval()
+    device = tagger.projection.weight.device
+    names = tagger.tag_names
+    results: list = [None] * chunk.size
+    with torch.inference_mode():
+        for idx, batch in chunk.batches:
+            batch = batch.to(device)
+            paths, scores = tagger.decode(batch, k)
+            lengths = batch.mask.sum(1).tolist()
+            paths, scores = paths.tolist(), scores.tolist()
+            for row, i in enumerate(idx):
+                n = lengths[row]
+                results[i] = [([names[t] for t in paths[row][r][:n]], scores[row][r]) for r in range(k)]
+    return results
+
+
 def predict_tags(
     tagger: Tagger, sentences: Sequence[Sentence], batch_size: int = 256, k: int = 1
 ) -> list[list[tuple[list[str], float]]]:
     """The k best (tags, score) of each sentence, in input order; batches sorted by length."""
-    tagger.eval()
-    with torch.inference_mode():
-        return _predict_tags(tagger, sentences, batch_size, k)
-
-
-def _predict_tags(tagger: Tagger, sentences: list, batch_size: int, k: int) -> list:
-    device = tagger.projection.weight.device
-    names = tagger.tag_names
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].words))
-    results: list = [None] * len(sentences)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        batch = tagger.vocabs.encode([sentences[i] for i in idx]).to(device)
-        paths, scores = tagger.decode(batch, k)
-        lengths = batch.mask.sum(1).tolist()
-        for row, i in enumerate(idx):
-            n = lengths[row]
-            results[i] = [
-                ([names[t] for t in paths[row, r, :n].tolist()], float(scores[row, r]))
-                for r in range(k)
-            ]
-    return results
+    return predict_encoded(tagger, encode_for_prediction(tagger.vocabs, sentences, batch_size), k)

@@ -16,6 +16,7 @@ from hybrid.structured.constraints import allowed_transitions, detect_scheme
 from hybrid.structured.crf import CRFLayer
 from hybrid.structured.hmm import HMMLayer, HMMStatistics, count_statistics
 from hybrid.structured.hmm_classic import ClassicHMM
+from hybrid.structured.losses import LOSSES, chain_loss, hinge_loss, nll_loss, perceptron_loss
 from hybrid.structured.softmax import SoftmaxLayer
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "HMMStatistics", "count_statistics",
     "viterbi", "kbest", "log_partition", "marginals", "sample", "score_paths", "log_prob",
     "forward_scores", "allowed_transitions", "detect_scheme",
+    "LOSSES", "chain_loss", "nll_loss", "perceptron_loss", "hinge_loss",
 ]

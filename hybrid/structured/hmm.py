@@ -30,8 +30,9 @@ from torch import Tensor, nn
 from hybrid.structured import chain
 from hybrid.structured.base import StructuredLayer
 from hybrid.structured.chain import ChainPotentials
+from hybrid.structured.losses import chain_loss
 
-OBJECTIVES = ("cross_entropy", "sequence")
+OBJECTIVES = ("cross_entropy", "sequence", "perceptron", "hinge")
 
 
 class HMMStatistics(NamedTuple):
@@ -105,19 +106,24 @@ class HMMLayer(StructuredLayer):
     objective: "cross_entropy" (the hybrid recipe: per-token cross-entropy of the posteriors,
         summed over each sentence and averaged over the batch, as SoftmaxLayer) or "sequence"
         (negative log-probability of the gold path per sentence, averaged over the batch, as
-        the CRF; trains A too when it is trainable).
+        the CRF; trains A too when it is trainable), or, on the same potentials, "perceptron"
+        or "hinge" (structured perceptron / margin-rescaled hinge with Hamming cost scaled by
+        cost_weight, see `hybrid.structured.losses`), per sentence, averaged over the batch.
     Until statistics are set, pi, A and the prior are uniform.
     """
 
     def __init__(
         self, num_tags: int, prior_scale: float = 1.0, train_transitions: bool = False,
-        objective: str = "cross_entropy",
+        objective: str = "cross_entropy", cost_weight: float = 1.0,
     ):
         super().__init__(num_tags)
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}")
         self.prior_scale = float(prior_scale)
         self.objective = objective
+        if not cost_weight >= 0:
+            raise ValueError(f"cost_weight must be >= 0, got {cost_weight}")
+        self.cost_weight = float(cost_weight)
         uniform = torch.full((num_tags,), -math.log(num_tags))
         self.register_buffer("log_start", uniform.clone())  # (K,) log pi
         self.register_buffer("log_prior", uniform.clone())  # (K,) log P(y)
@@ -180,5 +186,8 @@ class HMMLayer(StructuredLayer):
         if self.objective == "sequence":
             # unconstrained, like the CRF's likelihood
             return -chain.log_prob(self.potentials(emissions, mask), tags).mean()
+        if self.objective in ("perceptron", "hinge"):
+            p = self.potentials(emissions, mask)
+            return chain_loss(self.objective, p, tags, cost_weight=self.cost_weight)
         logp = F.log_softmax(emissions, dim=-1).gather(2, tags.unsqueeze(-1)).squeeze(-1)
         return -torch.where(mask, logp, logp.new_zeros(())).sum() / emissions.shape[0]

@@ -130,3 +130,40 @@ def test_cached_char_features_match_fresh_ones(tagger):
 def test_unknown_layer():
     with pytest.raises(ValueError, match="unknown layer 'hmmm'"):
         build_layer("hmmm", 3)
+
+
+@pytest.mark.parametrize(
+    ("layer", "loss", "attribute", "expected"),
+    [("crf", "auto", "loss_name", "nll"), ("crf", "hinge", "loss_name", "hinge"),
+     ("crf", "perceptron", "loss_name", "perceptron"), ("hmm", "auto", "objective", "cross_entropy"),
+     ("hmm", "nll", "objective", "sequence"), ("hmm", "hinge", "objective", "hinge")],
+)
+def test_build_layer_maps_the_loss_option(layer, loss, attribute, expected):
+    assert getattr(build_layer(layer, 5, loss), attribute) == expected
+
+
+def test_softmax_with_a_chain_loss_is_a_config_error():
+    from hybrid.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="softmax layer has no chain"):
+        build_layer("softmax", 5, "hinge")
+
+
+@pytest.mark.parametrize("loss", ["perceptron", "hinge"])
+def test_sequence_losses_train_a_tagger(loss):
+    """A few steps of the perceptron / hinge loss lower it on the batch they see."""
+    import dataclasses
+
+    config = tiny_config(features=True)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, loss=loss, dropout=0.0))
+    torch.manual_seed(0)
+    sentences = _sentences(16)
+    model = build_tagger(config, sentences)
+    batch = model.vocabs.encode(sentences, with_tags=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    first = model.loss(batch).item()
+    for _ in range(30):
+        optimizer.zero_grad()
+        model.loss(batch).backward()
+        optimizer.step()
+    assert model.loss(batch).item() < 0.5 * first
