@@ -109,7 +109,7 @@ class TaggerTrainer:
             total, count = (st.get("loss_sum", 0.0), st.get("loss_count", 0)) if st["batch"] else (0.0, 0)
             bar = tqdm(
                 batches, desc=f"epoch {epoch + 1}/{t.epochs}", initial=st["batch"],
-                total=len(batches), disable=not self.progress, leave=False,
+                total=len(batches), disable=None if self.progress else True, leave=False,  # None: off when not a terminal
             )
             for i in range(st["batch"], len(batches)):
                 batch = self.tagger.vocabs.encode(batches[i], with_tags=True).to(self.device)
