@@ -29,10 +29,15 @@ def info(directory, as_json: bool) -> None:
     m, d = config.model, config.data
     click.echo(f"model      {directory}")
     click.echo(f"layer      {m.layer} (constraints: {m.constraints})")
-    click.echo(f"encoder    {m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
-               f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
-    click.echo(f"inputs     words ({len(vocab['words']['tokens'])}, dim {m.word_dim}), chars ({m.char_encoder}), "
-               f"features {list(d.feature_columns) or 'none'}")
+    if m.layer == "hmm-classic":
+        click.echo(f"model      bigram HMM from counts, no network (smoothing: transitions {m.hmm_transition_smoothing}, "
+                   f"emissions {m.hmm_emission_smoothing}; words seen <= {m.hmm_rare_words}x -> unknown-word classes)")
+        click.echo(f"inputs     {len(vocab['words']['tokens'])} symbols (words and unknown-word classes)")
+    else:
+        click.echo(f"encoder    {m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
+                   f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
+        click.echo(f"inputs     words ({len(vocab['words']['tokens'])}, dim {m.word_dim}), chars ({m.char_encoder}), "
+                   f"features {list(d.feature_columns) or 'none'}")
     click.echo(f"data       format {d.format}, word column {d.word_column}, tag column {d.tag_column}")
     click.echo(f"tags ({len(tags)})  {' '.join(tags)}")
     if training:

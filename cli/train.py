@@ -20,6 +20,8 @@ OVERRIDES = {
     "epochs": ("train", "epochs"), "max_minutes": ("train", "max_minutes"), "seed": ("train", "seed"),
     "dev_fraction": ("train", "dev_fraction"), "optimizer": ("train", "optimizer"), "lr": ("train", "lr"),
     "batch_size": ("train", "batch_size"), "patience": ("train", "patience"),
+    "hmm_rare_words": ("model", "hmm_rare_words"), "hmm_emission_smoothing": ("model", "hmm_emission_smoothing"),
+    "hmm_transition_smoothing": ("model", "hmm_transition_smoothing"),
 }
 
 
@@ -41,9 +43,11 @@ OVERRIDES = {
               help="Extra input column with its own embedding, e.g. the POS column 1 of CoNLL-2000. Repeatable.")
 @click.option("--encoder", type=click.Choice(["lstm", "gru", "rnn", "peephole"]), default=None,
               help="Recurrent encoder cell.  [default: lstm]")
-@click.option("--layer", type=click.Choice(["crf", "softmax", "hmm"]), default=None,
-              help="Structured output layer: crf, softmax (no structure), or hmm (the DNN-HMM "
-                   "hybrid: posteriors over the tag prior, transitions from tag-bigram counts).  "
+@click.option("--layer", type=click.Choice(["crf", "softmax", "hmm", "hmm-classic"]), default=None,
+              help="Structured output layer: crf, softmax (no structure), hmm (the DNN-HMM "
+                   "hybrid: posteriors over the tag prior, transitions from tag-bigram counts), or "
+                   "hmm-classic (no network: a bigram HMM counted from the data, seconds; "
+                   "encoder options do not apply).  "
                    "[default: crf]")
 @click.option("--char-encoder", type=click.Choice(["lstm", "cnn", "none"]), default=None,
               help="Character features of each word.  [default: lstm]")
@@ -61,6 +65,13 @@ OVERRIDES = {
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="Dropout.  [default: 0.5]")
 @click.option("--min-word-freq", type=click.IntRange(1), default=None,
               help="Rarer training words become <unk> (chars still see them).  [default: 1]")
+@click.option("--hmm-rare-words", type=click.IntRange(0), default=None,
+              help="hmm-classic: training words seen at most this often become unknown-word "
+                   "(shape/suffix) classes.  [default: 1]")
+@click.option("--hmm-emission-smoothing", type=click.FloatRange(0, min_open=True), default=None,
+              help="hmm-classic: add-e smoothing of P(word | tag).  [default: 0.001]")
+@click.option("--hmm-transition-smoothing", type=click.FloatRange(0, min_open=True), default=None,
+              help="hmm-classic: add-a smoothing of the start and tag-bigram probabilities.  [default: 1.0]")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs.  [default: 30]")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None,
               help="Stop after this many minutes of training (the best model so far is kept).")

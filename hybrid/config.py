@@ -146,11 +146,16 @@ class ModelConfig:
     bidirectional: bool = True
     dropout: float = 0.5
     word_dropout: float = 0.05
-    layer: typing.Literal["crf", "softmax", "hmm"] = "crf"
+    layer: typing.Literal["crf", "softmax", "hmm", "hmm-classic"] = "crf"
     # training loss on the chain: auto = the layer's own (CRF: nll; HMM: per-token cross-entropy)
     loss: typing.Literal["auto", "nll", "perceptron", "hinge"] = "auto"
     constraints: typing.Literal["none", "BIO", "IOB1", "BIOES", "auto"] = "auto"
     embeddings: str | None = None
+    # hmm-classic only (the count-based HMM, no network): add-a smoothing of pi and A, add-e of
+    # the emissions, and words seen at most this many times become unknown-word classes
+    hmm_transition_smoothing: float = 1.0
+    hmm_emission_smoothing: float = 0.001
+    hmm_rare_words: int = 1
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import hybrid
 from hybrid.config import TaggerConfig, from_dict, to_dict
 from hybrid.data.batching import TaggerVocabs
 from hybrid.errors import ConfigError, ModelLoadError
+from hybrid.models.hmm_tagger import ClassicHMMTagger
 from hybrid.models.tagger import Tagger
 
 FORMAT = "hybrid-tagger"
@@ -29,7 +30,7 @@ FILES = ("config.json", "vocab.json", "model.safetensors")
 
 
 def save_tagger(
-    tagger: Tagger, directory: str | Path, config: TaggerConfig, training: dict[str, Any] | None = None,
+    tagger: Tagger | ClassicHMMTagger, directory: str | Path, config: TaggerConfig, training: dict[str, Any] | None = None,
     half: bool = False,
 ) -> Path:
     """Write the tagger to `directory` atomically (a temporary sibling renamed into place).
@@ -103,7 +104,7 @@ def read_config(directory: str | Path) -> TaggerConfig:
         raise ModelLoadError(f"{directory}/config.json: {exc}") from None
 
 
-def load_tagger(directory: str | Path | None = None) -> Tagger:
+def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagger:
     """Rebuild a tagger from its directory (default: the bundled English UPOS model);
     predictions are identical to the saved model's."""
     directory = default_model_path() if directory is None else Path(directory)
@@ -113,9 +114,17 @@ def load_tagger(directory: str | Path | None = None) -> Tagger:
         state = load_file(str(directory / "model.safetensors"))
     except (OSError, ValueError, KeyError, SafetensorError) as exc:  # a corrupt file is not OSError
         raise ModelLoadError(f"{directory}: cannot read model files: {exc}") from None
-    tagger = Tagger(config.model, vocabs)
+    tagger: Tagger | ClassicHMMTagger
+    if config.model.layer == "hmm-classic":
+        tagger = ClassicHMMTagger(config.model, vocabs)
+    else:
+        tagger = Tagger(config.model, vocabs)
+    own = tagger.state_dict()  # float weights load in the model's own dtype (float16 files too)
     try:
-        tagger.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()})
+        tagger.load_state_dict({
+            k: v.to(own[k].dtype if k in own else torch.float32) if v.is_floating_point() else v
+            for k, v in state.items()
+        })
     except RuntimeError as exc:
         raise ModelLoadError(f"{directory}: weights do not match the configuration: {exc}") from None
     tagger.eval()

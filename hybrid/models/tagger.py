@@ -6,6 +6,7 @@ sequence-level trainers can fine-tune it like a generator.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -35,7 +36,9 @@ def build_layer(kind: str, num_tags: int, loss: str = "auto") -> StructuredLayer
     if kind == "hmm":  # A, pi and the tag prior come from training counts: `fit_counts`
         objective = {"auto": "cross_entropy", "nll": "sequence"}.get(loss, loss)
         return HMMLayer(num_tags, objective=objective)
-    raise ConfigError(f"unknown layer {kind!r}; expected one of crf, softmax, hmm")
+    if kind == "hmm-classic":
+        raise ConfigError("hmm-classic is a count-based HMM with no network: build it with ClassicHMMTagger.fit")
+    raise ConfigError(f"unknown layer {kind!r}; expected one of crf, softmax, hmm, hmm-classic")
 
 
 class CharFeatureCache:
@@ -183,7 +186,7 @@ def encode_for_prediction(vocabs: TaggerVocabs, sentences: Sequence[Sentence], b
 def predict_encoded(tagger: Tagger, chunk: EncodedChunk, k: int = 1) -> list[list[tuple[list[str], float]]]:
     """The k best (tags, score) of each sentence of an encoded chunk, in input order."""
     tagger.eval()
-    device = tagger.projection.weight.device
+    device = next(itertools.chain(tagger.parameters(), tagger.buffers())).device
     names = tagger.tag_names
     results: list = [None] * chunk.size
     with torch.inference_mode():

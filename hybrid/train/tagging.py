@@ -5,21 +5,25 @@ This is what `hybrid train` runs; pipelines call `train_tagger` the same way.
 
 from __future__ import annotations
 
+import json
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from hybrid.config import DataConfig, TaggerConfig, save_json
+from hybrid.config import DataConfig, TaggerConfig, atomic_write_text, save_json
 from hybrid.data.batching import TaggerVocabs
 from hybrid.data.readers import read_sentences
 from hybrid.data.sentence import Sentence
 from hybrid.encoders import load_word_vectors
+from hybrid.models.hmm_tagger import ClassicHMMTagger
+from hybrid.models.io import save_tagger
 from hybrid.models.tagger import Tagger
 from hybrid.structured import HMMLayer
-from hybrid.train.trainer import TaggerTrainer
+from hybrid.train.trainer import TaggerTrainer, dev_metric, evaluate
 
 
 def read_tagged(path: str | Path, data: DataConfig, require_tags: bool = True) -> list[Sentence]:
@@ -79,9 +83,42 @@ def train_tagger(
     else:
         train, dev = split_dev(train, config.train.dev_fraction, config.train.seed)
     save_json(config, out_dir / "config.json")
-    torch.manual_seed(config.train.seed)
-    tagger = build_tagger(config, train)
-    trainer = TaggerTrainer(tagger, config, out_dir, progress=progress, log=log, device=device)
-    summary = trainer.fit(train, dev, resume=resume)
+    if config.model.layer == "hmm-classic":
+        summary = fit_classic_hmm(config, train, dev, out_dir, log=log)
+    else:
+        torch.manual_seed(config.train.seed)
+        tagger = build_tagger(config, train)
+        trainer = TaggerTrainer(tagger, config, out_dir, progress=progress, log=log, device=device)
+        summary = trainer.fit(train, dev, resume=resume)
     summary.update(train_sentences=len(train), dev_sentences=len(dev), dev_source=str(dev_path or "held-out"))
     return summary
+
+
+def fit_classic_hmm(
+    config: TaggerConfig, train: list[Sentence], dev: list[Sentence], out_dir: Path,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Count the classic HMM tagger on `train` (one pass), score it on `dev`, save it to out_dir/model.
+
+    The summary has the neural trainer's keys (one "epoch": the counting pass).
+    """
+    if config.data.feature_columns:
+        raise ValueError("the classic HMM tagger reads words only: drop the feature columns")
+    started = time.monotonic()
+    tagger = ClassicHMMTagger.fit(config.model, train, lowercase=config.data.lowercase_words)
+    elapsed = time.monotonic() - started
+    metric = dev_metric(config, tagger.tag_names)
+    score = evaluate(tagger, dev)[metric]  # type: ignore[arg-type]
+    record = {"epoch": 1, "loss": None, "dev": score, "metric": metric, "lr": None, "elapsed_s": round(elapsed, 1)}
+    summary = {
+        "metric": metric, "best_dev": score, "best_epoch": 1, "epochs_run": 1,
+        "train_minutes": round(elapsed / 60, 2), "stopped_by": "counts", "history": [record],
+    }
+    if log is not None:
+        log(f"counted {len(train)} sentences in {elapsed:.1f} s: dev {metric} {score:.2f} (saved)")
+    save_tagger(tagger, out_dir / "model", config, summary)
+    text = json.dumps(summary, indent=2) + "\n"
+    atomic_write_text(out_dir / "summary.json", text)
+    (out_dir / "train_log.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return summary
+
