@@ -7,6 +7,7 @@ import sys
 import click
 
 from cli.evaluate import evaluate
+from cli.induce import induce
 from cli.info import info
 from cli.tag import tag
 from cli.train import train
@@ -39,7 +40,7 @@ def cli() -> None:
     """
 
 
-for command in (train, tag, evaluate, info):
+for command in (train, tag, evaluate, info, induce):
     cli.add_command(command)
 
 
