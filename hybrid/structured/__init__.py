@@ -14,6 +14,7 @@ from hybrid.structured.chain import (
 )
 from hybrid.structured.constraints import allowed_transitions, detect_scheme
 from hybrid.structured.crf import CRFLayer
+from hybrid.structured.ctc import CTCHead, best_path_decode, prefix_beam_decode
 from hybrid.structured.hmm import HMMLayer, HMMStatistics, count_statistics
 from hybrid.structured.hmm_classic import ClassicHMM
 from hybrid.structured.losses import LOSSES, chain_loss, hinge_loss, nll_loss, perceptron_loss
@@ -25,4 +26,5 @@ __all__ = [
     "viterbi", "kbest", "log_partition", "marginals", "sample", "score_paths", "log_prob",
     "forward_scores", "allowed_transitions", "detect_scheme",
     "LOSSES", "chain_loss", "nll_loss", "perceptron_loss", "hinge_loss",
+    "CTCHead", "best_path_decode", "prefix_beam_decode",
 ]
