@@ -19,7 +19,7 @@ def info(directory, as_json: bool) -> None:
 
     directory = directory or default_model_path()
     config = read_config(directory)
-    vocab = json.loads((directory / "vocab.json").read_text())
+    vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
     tags = vocab["tags"]["tokens"]
     training = read_training(directory)
     if as_json:
@@ -28,7 +28,9 @@ def info(directory, as_json: bool) -> None:
         return
     m, d = config.model, config.data
     click.echo(f"model      {directory}")
-    click.echo(f"layer      {m.layer} (constraints: {m.constraints})")
+    # the count-based HMM decodes without constraints (its rows must stay distributions)
+    constraints = "none" if m.layer == "hmm-classic" else m.constraints
+    click.echo(f"layer      {m.layer} (constraints: {constraints}, loss: {m.loss})")
     if m.layer == "hmm-classic":
         click.echo(f"model      bigram HMM from counts, no network (smoothing: transitions {m.hmm_transition_smoothing}, "
                    f"emissions {m.hmm_emission_smoothing}; words seen <= {m.hmm_rare_words}x -> unknown-word classes)")

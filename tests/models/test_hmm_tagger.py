@@ -141,4 +141,4 @@ def test_cli_train_tag_evaluate_info(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["f1"] == 100.0
     result = runner.invoke(cli, ["info", str(model)])
-    assert result.exit_code == 0 and "hmm-classic" in result.stdout
+    assert result.exit_code == 0 and "hmm-classic (constraints: none" in result.stdout
