@@ -8,24 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
+from timing import median_seconds  # benchmarks/timing.py (the script's folder is on sys.path)
 from torchcrf import CRF
 
 from hybrid.structured import chain
 from hybrid.structured.chain import ChainPotentials
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -15,24 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import numpy as np
 import torch
+from timing import median_seconds  # benchmarks/timing.py (the script's folder is on sys.path)
 
 from hybrid.structured import chain
 from hybrid.structured.hmm_classic import ClassicHMM
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def sample_corpus(rng: np.random.Generator, model: ClassicHMM, n: int, max_len: int) -> list[np.ndarray]:
