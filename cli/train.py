@@ -22,6 +22,8 @@ OVERRIDES = {
     "batch_size": ("train", "batch_size"), "patience": ("train", "patience"),
     "hmm_rare_words": ("model", "hmm_rare_words"), "hmm_emission_smoothing": ("model", "hmm_emission_smoothing"),
     "hmm_transition_smoothing": ("model", "hmm_transition_smoothing"),
+    "hmm_prior_scale": ("model", "hmm_prior_scale"), "hmm_transition_scale": ("model", "hmm_transition_scale"),
+    "hmm_tune_scales": ("model", "hmm_tune_scales"),
 }
 
 
@@ -72,6 +74,13 @@ OVERRIDES = {
               help="hmm-classic: add-e smoothing of P(word | tag).  [default: 0.001]")
 @click.option("--hmm-transition-smoothing", type=click.FloatRange(0, min_open=True), default=None,
               help="hmm-classic: add-a smoothing of the start and tag-bigram probabilities.  [default: 1.0]")
+@click.option("--hmm-prior-scale", type=click.FloatRange(0), default=None,
+              help="hmm: emissions are log P(y|x) - S * log P(y).  [default: 1.0, or chosen on dev]")
+@click.option("--hmm-transition-scale", type=click.FloatRange(0), default=None,
+              help="hmm: weight of log A and log pi against the emissions.  [default: 1.0, or chosen on dev]")
+@click.option("--hmm-tune-scales/--no-hmm-tune-scales", default=None,
+              help="hmm: after training, choose both scales on dev from a small grid (they only "
+                   "change decoding).  [default: tune]")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs.  [default: 30]")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None,
               help="Stop after this many minutes of training (the best model so far is kept).")

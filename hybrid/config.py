@@ -156,6 +156,12 @@ class ModelConfig:
     hmm_transition_smoothing: float = 1.0
     hmm_emission_smoothing: float = 0.001
     hmm_rare_words: int = 1
+    # hmm (the DNN-HMM hybrid) only: emissions log P(y|x) - prior_scale * log P(y), transitions
+    # weighted by transition_scale; with hmm_tune_scales both are chosen on dev after training
+    # (a small grid; the chosen values are what the saved model's config.json records)
+    hmm_prior_scale: float = 1.0
+    hmm_transition_scale: float = 1.0
+    hmm_tune_scales: bool = True
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,14 @@ from hybrid.errors import ConfigError
 from hybrid.structured import CRFLayer, HMMLayer, SoftmaxLayer, StructuredLayer, detect_scheme
 
 
-def build_layer(kind: str, num_tags: int, loss: str = "auto") -> StructuredLayer:
+def build_layer(
+    kind: str, num_tags: int, loss: str = "auto", prior_scale: float = 1.0, transition_scale: float = 1.0
+) -> StructuredLayer:
     """The structured output layer named `kind` over `num_tags` tags, trained with `loss`.
 
     loss "auto" is the layer's own: the CRF's log-likelihood, the HMM hybrid's per-token
     cross-entropy; "nll", "perceptron" and "hinge" are sequence losses on the chain.
+    prior_scale and transition_scale are the HMM hybrid's (see HMMLayer).
     """
     if kind == "crf":
         return CRFLayer(num_tags, loss="nll" if loss == "auto" else loss)
@@ -35,7 +38,8 @@ def build_layer(kind: str, num_tags: int, loss: str = "auto") -> StructuredLayer
         return SoftmaxLayer(num_tags)
     if kind == "hmm":  # A, pi and the tag prior come from training counts: `fit_counts`
         objective = {"auto": "cross_entropy", "nll": "sequence"}.get(loss, loss)
-        return HMMLayer(num_tags, objective=objective)
+        return HMMLayer(num_tags, prior_scale=prior_scale, objective=objective,
+                        transition_scale=transition_scale)
     if kind == "hmm-classic":
         raise ConfigError("hmm-classic is a count-based HMM with no network: build it with ClassicHMMTagger.fit")
     raise ConfigError(f"unknown layer {kind!r}; expected one of crf, softmax, hmm, hmm-classic")
@@ -93,7 +97,8 @@ class Tagger(nn.Module):
             config.bidirectional, config.dropout if config.num_layers > 1 else 0.0,
         )
         self.projection = nn.Linear(self.encoder.output_size, len(vocabs.tags))
-        self.layer = build_layer(config.layer, len(vocabs.tags), config.loss)
+        self.layer = build_layer(config.layer, len(vocabs.tags), config.loss,
+                                 config.hmm_prior_scale, config.hmm_transition_scale)
         tags = [vocabs.tags.token(i) for i in range(len(vocabs.tags))]
         scheme = detect_scheme(tags) if config.constraints == "auto" else config.constraints
         self.layer.set_constraints(tags, None if scheme == "none" else scheme)

@@ -101,6 +101,8 @@ class HMMLayer(StructuredLayer):
     """The DNN-HMM hybrid over K tags (see the module docstring for the potentials).
 
     prior_scale: exponent s of the prior in the scaled likelihood (0 = raw posteriors).
+    transition_scale: weight w of the transition model, log pi and log A (speech toolkits' LM
+        weight; the emissions keep weight 1), so potentials = emissions + w * log A.
     train_transitions: make the transition logits an nn.Parameter (A = row-softmax of them) so
         that the sequence objective fine-tunes A jointly with the network; otherwise a buffer.
     objective: "cross_entropy" (the hybrid recipe: per-token cross-entropy of the posteriors,
@@ -114,12 +116,15 @@ class HMMLayer(StructuredLayer):
 
     def __init__(
         self, num_tags: int, prior_scale: float = 1.0, train_transitions: bool = False,
-        objective: str = "cross_entropy", cost_weight: float = 1.0,
+        objective: str = "cross_entropy", cost_weight: float = 1.0, transition_scale: float = 1.0,
     ):
         super().__init__(num_tags)
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}")
+        if not (prior_scale >= 0 and transition_scale >= 0):
+            raise ValueError(f"prior_scale and transition_scale must be >= 0, got {prior_scale}, {transition_scale}")
         self.prior_scale = float(prior_scale)
+        self.transition_scale = float(transition_scale)
         self.objective = objective
         if not cost_weight >= 0:
             raise ValueError(f"cost_weight must be >= 0, got {cost_weight}")
@@ -177,9 +182,15 @@ class HMMLayer(StructuredLayer):
     def potentials(self, emissions: Tensor, mask: Tensor) -> ChainPotentials:
         dtype = emissions.dtype
         return ChainPotentials(
-            self.scaled_likelihoods(emissions), self.log_transitions.to(dtype),
-            self.log_start.to(dtype), emissions.new_zeros(self.num_tags), mask,
+            self.scaled_likelihoods(emissions), self._weighted(self.log_transitions.to(dtype)),
+            self._weighted(self.log_start.to(dtype)), emissions.new_zeros(self.num_tags), mask,
         )
+
+    def _weighted(self, log_probs: Tensor) -> Tensor:
+        """transition_scale * log_probs, with impossible (-inf) entries kept impossible."""
+        if self.transition_scale == 1.0:
+            return log_probs
+        return torch.where(torch.isneginf(log_probs), log_probs, self.transition_scale * log_probs)
 
     def loss(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Per-token cross-entropy summed per sentence, or the sequence objective; batch mean."""

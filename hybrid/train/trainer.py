@@ -7,6 +7,7 @@ killed run resumes where it stopped (same batches, same RNG state).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -21,10 +22,11 @@ from hybrid.config import TaggerConfig, atomic_write_text
 from hybrid.data.batching import length_sorted_batches
 from hybrid.data.sentence import Sentence
 from hybrid.metrics import evaluate_tags
-from hybrid.models.io import save_tagger
+from hybrid.models.io import load_tagger, save_tagger
 from hybrid.models.tagger import Tagger, predict_tags
 from hybrid.structured.constraints import detect_scheme
 from hybrid.train.checkpoint import load_checkpoint, save_checkpoint, seed_everything
+from hybrid.train.hmm_scales import tune_hmm_scales
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_EVERY_S = 300.0
@@ -161,11 +163,31 @@ class TaggerTrainer:
                 stop_reason = "patience"
                 break
         summary = self._summary(stop_reason)
+        if self.config.model.layer == "hmm" and self.config.model.hmm_tune_scales:
+            self._tune_hmm_scales(dev, summary)
         text = json.dumps(summary, indent=2) + "\n"
         atomic_write_text(self.out_dir / "summary.json", text)
         if (self.out_dir / "model").is_dir():  # the best model's figures, now with how the run ended
             atomic_write_text(self.out_dir / "model" / "training.json", text)
         return summary
+
+    def _tune_hmm_scales(self, dev: list[Sentence], summary: dict[str, Any]) -> None:
+        """Choose the hybrid's prior and transition scales on dev for the best model and save
+        them in its config; the summary's best_dev becomes the tuned model's dev score."""
+        model_dir = self.out_dir / "model"
+        if not model_dir.is_dir():
+            return
+        best = load_tagger(model_dir).to(self.device)
+        choice = tune_hmm_scales(best, dev, self.metric)  # type: ignore[arg-type]
+        model = dataclasses.replace(self.config.model, hmm_prior_scale=choice["prior_scale"],
+                                    hmm_transition_scale=choice["transition_scale"])
+        self.config = dataclasses.replace(self.config, model=model)
+        atomic_write_text(self.out_dir / "hmm_scales.json", json.dumps(choice, indent=2) + "\n")  # the whole grid
+        summary.update(dev_before_scales=summary["best_dev"], best_dev=choice["dev"],
+                       hmm_scales={k: v for k, v in choice.items() if k != "grid"})
+        save_tagger(best, model_dir, self.config, summary)  # type: ignore[arg-type]
+        self.log(f"hmm scales chosen on dev: prior {choice['prior_scale']}, transitions "
+                 f"{choice['transition_scale']} -> dev {self.metric} {choice['dev']:.2f}")
 
     def _summary(self, stop_reason: str) -> dict[str, Any]:
         st = self.state

@@ -162,6 +162,33 @@ def test_potentials_are_scaled_likelihoods_and_log_a():
     torch.testing.assert_close(layer.potentials(emissions, mask).emissions, F.log_softmax(emissions, -1))
 
 
+def test_transition_scale_weights_log_a_and_log_pi_and_keeps_zeros_impossible():
+    layer = fitted_layer()
+    emissions, mask, _ = random_inputs(3, 5, 4)
+    with torch.no_grad():  # a structural zero in A: tag 0 never follows tag 1
+        logits = layer.transition_logits.clone()
+        logits[1, 0] = -math.inf
+        layer.transition_logits.copy_(logits)
+    base = layer.potentials(emissions, mask)
+    layer.transition_scale = 0.5
+    p = layer.potentials(emissions, mask)
+    torch.testing.assert_close(p.emissions, base.emissions)
+    finite = torch.isfinite(base.transitions)
+    torch.testing.assert_close(p.transitions[finite], 0.5 * base.transitions[finite])
+    torch.testing.assert_close(p.start, 0.5 * base.start)
+    assert p.transitions[1, 0] == -math.inf
+    layer.transition_scale = 0.0  # no transition model at all, the zero still forbidden
+    p = layer.potentials(emissions, mask)
+    assert p.transitions[1, 0] == -math.inf and not p.transitions.isnan().any()
+    assert (p.transitions[finite] == 0).all()
+
+
+@pytest.mark.parametrize("bad", [{"prior_scale": -0.1}, {"transition_scale": -1.0}])
+def test_negative_scales_are_refused(bad):
+    with pytest.raises(ValueError, match="must be >= 0"):
+        HMMLayer(3, **bad)
+
+
 def test_fit_counts_sets_the_buffers():
     layer = HMMLayer(3)
     stats = layer.fit_counts([[0, 1, 1], [0], [2, 1, 0]], smoothing=0.5)
