@@ -5,6 +5,7 @@ test set is only scored, never used for choices.
 
     python benchmarks/chunking.py --layer crf --out runs/chunk-crf
     python benchmarks/chunking.py --layer softmax --out runs/chunk-softmax
+    python benchmarks/chunking.py --layer hmm --out runs/chunk-hmm   (DNN-HMM hybrid, scales tuned on dev)
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data/conll2000")
     ap.add_argument("--out", default="runs/chunk")
-    ap.add_argument("--layer", default="crf", choices=["crf", "softmax"])
+    ap.add_argument("--layer", default="crf", choices=["crf", "softmax", "hmm"])
+    ap.add_argument("--loss", default="auto", choices=["auto", "nll", "perceptron", "hinge"])
     ap.add_argument("--encoder", default="lstm")
     ap.add_argument("--char-encoder", default="lstm")
     ap.add_argument("--hidden-size", type=int, default=200)
@@ -51,7 +53,7 @@ def main() -> None:
         data=DataConfig(format="conll", word_column=0, tag_column=-1, feature_columns=(1,)),
         model=ModelConfig(word_dim=args.word_dim, feature_dim=args.feature_dim, char_encoder=args.char_encoder,
                           encoder=args.encoder, hidden_size=args.hidden_size, num_layers=args.num_layers,
-                          dropout=args.dropout, layer=args.layer),
+                          dropout=args.dropout, layer=args.layer, loss=args.loss),
         train=TrainConfig(optimizer=args.optimizer, lr=args.lr, lr_decay=args.lr_decay,
                           batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
                           max_minutes=args.max_minutes, seed=args.seed, dev_fraction=0.1),
@@ -61,7 +63,7 @@ def main() -> None:
     minutes = (time.monotonic() - start) / 60
     result = evaluate(load_tagger(Path(args.out) / "model"), read_tagged(data / "test.txt", config.data))
     figures = {
-        "layer": args.layer, "test_f1": result["f1"], "test_accuracy": result["accuracy"],
+        "layer": args.layer, "loss": args.loss, "test_f1": result["f1"], "test_accuracy": result["accuracy"],
         "dev_f1": summary["best_dev"], "best_epoch": summary["best_epoch"], "epochs_run": summary["epochs_run"],
         "wall_minutes": round(minutes, 1), "device": args.device, "args": vars(args),
     }
