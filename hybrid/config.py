@@ -190,3 +190,50 @@ class TaggerConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass(frozen=True)
+class Seq2SeqModelConfig:
+    """Encoder-decoder with attention: sizes, cells and the attention's match function."""
+
+    src_min_freq: int = 2
+    tgt_min_freq: int = 2
+    embedding_dim: int = 256
+    encoder: typing.Literal["lstm", "gru", "rnn"] = "gru"
+    encoder_hidden: int = 256  # per direction
+    encoder_layers: int = 1
+    decoder: typing.Literal["lstm", "gru", "rnn"] = "gru"
+    decoder_hidden: int = 512
+    attention: typing.Literal["dot", "general", "additive"] = "general"
+    attention_hidden: int = 256  # additive only
+    dropout: float = 0.3
+    tie_embeddings: bool = True  # target embedding = output projection (needs embedding_dim = decoder_hidden or a bridge)
+
+
+@dataclass(frozen=True)
+class Seq2SeqTrainConfig:
+    """MLE training with teacher forcing, scheduled sampling, clipping and early stopping on dev BLEU."""
+
+    lr: float = 1e-3
+    batch_size: int = 64
+    epochs: int = 30
+    patience: int = 4
+    max_minutes: float | None = None
+    clip_norm: float = 1.0
+    label_smoothing: float = 0.1
+    # probability of feeding the model's own previous token instead of the gold one:
+    # linear from ss_start to ss_end over ss_epochs epochs (0 and 0: plain teacher forcing)
+    ss_start: float = 0.0
+    ss_end: float = 0.0
+    ss_epochs: int = 10
+    max_length: int = 100  # of training sentences (longer pairs are skipped and counted)
+    dev_beam: int = 1  # beam size of the dev-BLEU decode used for early stopping (1 = greedy)
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """Everything needed to rebuild and retrain a seq2seq model; saved as config.json."""
+
+    model: Seq2SeqModelConfig = field(default_factory=Seq2SeqModelConfig)
+    train: Seq2SeqTrainConfig = field(default_factory=Seq2SeqTrainConfig)

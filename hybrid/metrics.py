@@ -74,3 +74,16 @@ def _check_aligned(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]])
     for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
         if len(g) != len(p):
             raise ValueError(f"sentence {i}: expected {len(g)} predicted tags, got {len(p)}")
+
+
+def corpus_translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, Any]:
+    """sacreBLEU corpus BLEU and chrF of detokenised strings, with the signatures that record
+    every setting (tokeniser, smoothing, version), so scores can be compared across papers."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    bleu, chrf = BLEU(), CHRF()
+    b, c = bleu.corpus_score(list(hypotheses), [list(references)]), chrf.corpus_score(list(hypotheses), [list(references)])
+    return {"bleu": b.score, "chrf": c.score, "bleu_signature": str(bleu.get_signature()),
+            "chrf_signature": str(chrf.get_signature()), "sentences": len(hypotheses)}

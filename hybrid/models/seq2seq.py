@@ -1,0 +1,144 @@
+"""Encoder-decoder with attention (Luong-style input feeding) over the shared RNN encoders.
+
+Encoder: source embeddings -> bidirectional RNNEncoder -> memory (B, S, 2*He).
+Decoder, one step: input [embedding of y_{t-1}; attentional vector of t-1] -> RNN cell -> z_t;
+attention of z_t over the memory -> context c_t; attentional vector a_t = tanh(W [c_t; z_t])
+(size E); logits = a_t W_out (W_out tied to the target embeddings when asked).
+The initial decoder state is tanh(W_b mean(memory)) (cells: the same for h and c).
+
+Decoding (greedy, sampling, beam search) lives in hybrid.decoding and drives `start` and
+`step`; `Memory` and `DecoderState` know how to select rows, which beam search needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hybrid.config import Seq2SeqModelConfig
+from hybrid.data.parallel import Seq2SeqBatch, Seq2SeqVocabs
+from hybrid.encoders.rnn import RNNEncoder
+from hybrid.errors import ShapeError
+from hybrid.models.attention import Attention
+
+_CELLS = {"lstm": nn.LSTMCell, "gru": nn.GRUCell, "rnn": nn.RNNCell}
+
+
+@dataclass
+class Memory:
+    """The encoded source: values (B, S, Dm), attention keys (B, S, *), mask (B, S)."""
+
+    values: Tensor
+    keys: Tensor
+    mask: Tensor
+
+    def select(self, index: Tensor) -> Memory:
+        """Rows `index` (N,) of every field: expand for beams, reorder, or drop rows."""
+        return Memory(self.values[index], self.keys[index], self.mask[index])
+
+
+@dataclass
+class DecoderState:
+    """h (B, Dh); c (B, Dh) for LSTM cells, else None; feed (B, E) the last attentional vector."""
+
+    h: Tensor
+    c: Tensor | None
+    feed: Tensor
+
+    def select(self, index: Tensor) -> DecoderState:
+        return DecoderState(self.h[index], None if self.c is None else self.c[index], self.feed[index])
+
+
+class Seq2Seq(nn.Module):
+    """Source ids -> distribution over target sequences, one token at a time."""
+
+    def __init__(self, config: Seq2SeqModelConfig, vocabs: Seq2SeqVocabs):
+        super().__init__()
+        self.config, self.vocabs = config, vocabs
+        e, dh = config.embedding_dim, config.decoder_hidden
+        self.src_embedding = nn.Embedding(len(vocabs.source), e, padding_idx=vocabs.source.pad_index)
+        self.encoder = RNNEncoder(e, config.encoder_hidden, config.encoder_layers, config.encoder,
+                                  bidirectional=True, dropout=config.dropout)
+        dm = self.encoder.output_size
+        self.bridge = nn.Linear(dm, dh)
+        self.tgt_embedding = nn.Embedding(len(vocabs.target), e, padding_idx=vocabs.target.pad_index)
+        self.cell = _CELLS[config.decoder](2 * e, dh)
+        self.attention = Attention(dh, dm, config.attention, config.attention_hidden)
+        self.combine = nn.Linear(dm + dh, e)
+        self.output = nn.Linear(e, len(vocabs.target))
+        if config.tie_embeddings:
+            self.output.weight = self.tgt_embedding.weight
+        self.dropout = nn.Dropout(config.dropout)
+
+    # -- encoding and one decoder step ---------------------------------------------
+    def encode(self, src: Tensor, src_mask: Tensor) -> Memory:
+        """src (B, S) ids, src_mask (B, S) -> Memory."""
+        if src.dim() != 2 or src.shape != src_mask.shape:
+            raise ShapeError(f"expected src and src_mask of one shape (B, S), got {tuple(src.shape)} "
+                             f"and {tuple(src_mask.shape)}")
+        values = self.encoder(self.dropout(self.src_embedding(src)), src_mask)  # (B, S, Dm)
+        return Memory(values, self.attention.prepare(values), src_mask)
+
+    def start(self, memory: Memory) -> DecoderState:
+        """The decoder state before the first token."""
+        m = memory.mask.unsqueeze(-1).to(memory.values.dtype)
+        mean = (memory.values * m).sum(1) / m.sum(1).clamp_min(1.0)  # (B, Dm)
+        h = torch.tanh(self.bridge(mean))
+        feed = h.new_zeros(h.shape[0], self.config.embedding_dim)
+        return DecoderState(h, h.clone() if self.config.decoder == "lstm" else None, feed)
+
+    def step(self, memory: Memory, state: DecoderState, tokens: Tensor) -> tuple[Tensor, DecoderState, Tensor]:
+        """tokens (B,) = the previous target ids -> logits (B, V), the new state, attention (B, S)."""
+        x = torch.cat([self.dropout(self.tgt_embedding(tokens)), state.feed], dim=-1)  # (B, 2E)
+        if state.c is None:
+            h, c = self.cell(x, state.h), None
+        else:
+            h, c = self.cell(x, (state.h, state.c))
+        context, weights = self.attention(h, memory.values, memory.keys, memory.mask)
+        feed = torch.tanh(self.combine(torch.cat([context, h], dim=-1)))  # (B, E)
+        logits = self.output(self.dropout(feed))
+        return logits, DecoderState(h, c, feed), weights
+
+    # -- training ------------------------------------------------------------------
+    def forward(self, batch: Seq2SeqBatch, feed_own: float = 0.0, generator: torch.Generator | None = None,
+                with_attention: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Logits (B, T, V) of tgt_out given the source and tgt_in (teacher forcing). With
+        feed_own > 0 (scheduled sampling), each position after the first gets, with that
+        probability, a token sampled from the model's previous prediction instead of the
+        gold one. With with_attention, also the attention weights (B, T, S)."""
+        if batch.tgt_in is None:
+            raise ValueError("this batch has no targets")
+        memory = self.encode(batch.src, batch.src_mask)
+        state = self.start(memory)
+        logits, attention = [], []
+        tokens = batch.tgt_in[:, 0]
+        for t in range(batch.tgt_in.shape[1]):
+            if t > 0:
+                tokens = batch.tgt_in[:, t]
+                if feed_own > 0:
+                    with torch.no_grad():
+                        probs = F.softmax(logits[-1].float(), dim=-1)
+                        own = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                        coin = torch.rand(tokens.shape, generator=generator, device=probs.device) < feed_own
+                    tokens = torch.where(coin, own.to(tokens.device), tokens)
+            out, state, weights = self.step(memory, state, tokens)
+            logits.append(out)
+            if with_attention:
+                attention.append(weights)
+        return torch.stack(logits, 1), torch.stack(attention, 1) if with_attention else None
+
+    def loss(self, batch: Seq2SeqBatch, feed_own: float = 0.0, label_smoothing: float = 0.0,
+             generator: torch.Generator | None = None) -> Tensor:
+        """Mean cross-entropy per target token (</s> included, padding excluded)."""
+        logits, _ = self(batch, feed_own, generator)
+        return F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(),  # type: ignore[union-attr]
+                               ignore_index=self.vocabs.target.pad_index, label_smoothing=label_smoothing)
+
+    def log_prob(self, batch: Seq2SeqBatch) -> Tensor:
+        """(B,) log p(tgt_out | src), the sum over target tokens incl. </s>; differentiable."""
+        logits, _ = self(batch)
+        logp = F.log_softmax(logits.float(), dim=-1).gather(2, batch.tgt_out.unsqueeze(-1)).squeeze(-1)  # type: ignore[union-attr]
+        return (logp * batch.tgt_mask).sum(1)  # type: ignore[operator]

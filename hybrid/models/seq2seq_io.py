@@ -1,0 +1,50 @@
+"""Save and load seq2seq models as a directory (see hybrid.models.directory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hybrid.config import Seq2SeqConfig
+from hybrid.data.parallel import Seq2SeqVocabs
+from hybrid.errors import ConfigError, ModelLoadError
+from hybrid.models.directory import (
+    load_weights,
+    read_model_config,
+    read_model_files,
+    write_model_directory,
+)
+from hybrid.models.seq2seq import Seq2Seq
+
+FORMAT = "hybrid-seq2seq"
+FORMAT_VERSION = 1
+TIED = "output.weight"  # the same tensor as tgt_embedding.weight when embeddings are tied: stored once
+
+
+def save_seq2seq(model: Seq2Seq, directory: str | Path, config: Seq2SeqConfig,
+                 training: dict[str, Any] | None = None, half: bool = False) -> Path:
+    """Write the model to `directory` atomically; load_seq2seq gives identical outputs."""
+    state = model.state_dict()
+    if config.model.tie_embeddings:
+        state.pop(TIED)
+    return write_model_directory(directory, FORMAT, FORMAT_VERSION, config, model.vocabs.to_dict(), state,
+                                 training, half)
+
+
+def read_seq2seq_config(directory: str | Path) -> Seq2SeqConfig:
+    return read_model_config(directory, FORMAT, FORMAT_VERSION, Seq2SeqConfig)
+
+
+def load_seq2seq(directory: str | Path) -> Seq2Seq:
+    """Rebuild a seq2seq model from its directory, in eval mode."""
+    config = read_seq2seq_config(directory)
+    vocab, state = read_model_files(directory)
+    try:
+        vocabs = Seq2SeqVocabs.from_dict(vocab)
+    except ConfigError as exc:
+        raise ModelLoadError(f"{directory}/vocab.json: {exc}") from None
+    model = Seq2Seq(config.model, vocabs)
+    if config.model.tie_embeddings and "tgt_embedding.weight" in state:
+        state[TIED] = state["tgt_embedding.weight"]
+    load_weights(model, state, directory)
+    return model.eval()

@@ -1,0 +1,129 @@
+"""Greedy, sampling and beam search: beam 1 = greedy, a wide beam = exhaustive search,
+scores = the model's log-probability of the output, EOS and max-length handling."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from hybrid.data.parallel import Seq2SeqBatch, Seq2SeqVocabs
+from hybrid.decoding import beam_search, greedy, sample
+from tests.seq2seq_tiny import random_pairs, tiny_model
+
+PAIRS = random_pairs()
+VOCABS = Seq2SeqVocabs.build(PAIRS)
+SPECIAL = {"bos": VOCABS.bos, "eos": VOCABS.eos, "pad": VOCABS.target.pad_index}
+
+
+def _memory(model, n=12):
+    batch = VOCABS.encode(PAIRS[:n], with_targets=False)
+    return model.encode(batch.src, batch.src_mask), batch
+
+
+def _score_outputs(model, batch, generated):
+    """The model's log-probability of each generated row, by teacher forcing."""
+    tokens, mask = generated.tokens, generated.mask
+    tgt_in = torch.cat([torch.full_like(tokens[:, :1], VOCABS.bos), tokens[:, :-1]], 1)
+    full = Seq2SeqBatch(batch.src, batch.src_mask, tgt_in, tokens, mask)
+    return model.log_prob(full)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_beam_one_is_greedy_token_for_token(seed):
+    model = tiny_model(VOCABS, seed, scale=3.0, decoder=["gru", "lstm", "rnn"][seed % 3],
+                       attention=["dot", "general", "additive"][seed // 4])
+    with torch.no_grad():
+        memory, _ = _memory(model)
+        g = greedy(model, memory, max_length=10, **SPECIAL)
+        b = beam_search(model, memory, beam=1, max_length=10, **SPECIAL)
+    assert torch.equal(g.tokens, b.tokens) and torch.equal(g.mask, b.mask)
+    assert torch.equal(g.scores, b.scores)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scores_are_the_models_log_probability_and_rows_stop_at_eos(seed):
+    model = tiny_model(VOCABS, seed, scale=2.0)
+    with torch.no_grad():
+        memory, batch = _memory(model)
+        for out in (greedy(model, memory, max_length=8, **SPECIAL),
+                    beam_search(model, memory, beam=4, max_length=8, **SPECIAL),
+                    sample(model, memory, max_length=8, generator=torch.Generator().manual_seed(seed), **SPECIAL)):
+            torch.testing.assert_close(out.scores, _score_outputs(model, batch, out))
+            for row, m in zip(out.tokens.tolist(), out.mask.tolist(), strict=True):
+                n = sum(m)
+                assert m == [True] * n + [False] * (len(m) - n)
+                assert VOCABS.eos not in row[: n - 1]  # only the last real token may be </s>
+                assert n == 8 or row[n - 1] == VOCABS.eos
+                assert all(t == SPECIAL["pad"] for t in row[n:])
+                assert SPECIAL["bos"] not in row[:n] and SPECIAL["pad"] not in row[:n]
+
+
+def _exhaustive_best(model, memory, max_length, vocabs):
+    """Best hypothesis per source over every sequence: ended by </s> within max_length, or
+    max_length tokens without one (what the decoders may return)."""
+    allowed = [i for i in range(len(vocabs.target)) if i not in (vocabs.bos, vocabs.target.pad_index)]
+    best = []
+    for row in range(memory.mask.shape[0]):
+        one = memory.select(torch.tensor([row]))
+        scores = {}
+        for length in range(1, max_length + 1):
+            for seq in itertools.product(allowed, repeat=length):
+                if vocabs.eos in seq[:-1] or (length < max_length and seq[-1] != vocabs.eos):
+                    continue
+                state, tokens, total = model.start(one), torch.tensor([vocabs.bos]), 0.0
+                for t in seq:
+                    logits, state, _ = model.step(one, state, tokens)
+                    total += torch.log_softmax(logits.double(), -1)[0, t].item()
+                    tokens = torch.tensor([t])
+                scores[seq] = total
+        best.append(max(scores.values()))
+    return torch.tensor(best, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_beam_wider_than_the_search_space_finds_the_exact_best(seed):
+    pairs = random_pairs(10, seed=seed, max_len=3)
+    small = Seq2SeqVocabs.build([p.__class__(p.inputs, tuple(w for w in p.labels if w in ("w0", "w1")) or ("w0",))
+                                 for p in pairs])
+    assert len(small.target) <= 6  # <pad> <unk> <s> </s> w0 w1: 4 emittable tokens
+    model = tiny_model(small, seed, scale=3.0)
+    batch = small.encode(pairs[:3], with_targets=False)
+    special = {"bos": small.bos, "eos": small.eos, "pad": small.target.pad_index}
+    with torch.no_grad():
+        memory = model.encode(batch.src, batch.src_mask)
+        out = beam_search(model, memory, beam=64, max_length=3, **special)
+        torch.testing.assert_close(out.scores.double(), _exhaustive_best(model, memory, 3, small), atol=1e-5, rtol=0)
+
+
+def test_sampling_is_seeded_and_top_k_one_is_greedy():
+    model = tiny_model(VOCABS, 3, scale=2.0)
+    with torch.no_grad():
+        memory, _ = _memory(model)
+        a = sample(model, memory, generator=torch.Generator().manual_seed(5), **SPECIAL)
+        b = sample(model, memory, generator=torch.Generator().manual_seed(5), **SPECIAL)
+        assert torch.equal(a.tokens, b.tokens)
+        top1 = sample(model, memory, top_k=1, generator=torch.Generator().manual_seed(0), **SPECIAL)
+        assert torch.equal(top1.tokens, greedy(model, memory, **SPECIAL).tokens)
+
+
+def test_attention_comes_back_with_the_tokens():
+    model = tiny_model(VOCABS, 0)
+    with torch.no_grad():
+        memory, batch = _memory(model, 4)
+        for out in (greedy(model, memory, max_length=5, with_attention=True, **SPECIAL),
+                    beam_search(model, memory, beam=3, max_length=5, with_attention=True, **SPECIAL)):
+            assert out.attention.shape == (*out.tokens.shape, batch.src.shape[1])
+            sums = out.attention.sum(-1)
+            torch.testing.assert_close(sums, torch.ones_like(sums))
+
+
+@pytest.mark.parametrize("bad", [{"beam": 0}, {"max_length": 0}, {"length_penalty": -1.0}])
+def test_bad_beam_arguments(bad):
+    model = tiny_model(VOCABS, 0)
+    memory, _ = _memory(model, 2)
+    with pytest.raises(ValueError):
+        beam_search(model, memory, **SPECIAL, **bad)
+    with pytest.raises(ValueError, match="temperature"):
+        sample(model, memory, temperature=0.0, **SPECIAL)

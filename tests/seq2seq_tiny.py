@@ -1,0 +1,31 @@
+"""Tiny seq2seq models and data shared by the seq2seq, decoding and trainer tests."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from hybrid.config import Seq2SeqModelConfig
+from hybrid.data.pairs import Pair
+from hybrid.data.parallel import Seq2SeqVocabs
+from hybrid.models.seq2seq import Seq2Seq
+
+WORDS = [f"w{i}" for i in range(8)]
+
+
+def random_pairs(n: int = 40, seed: int = 0, max_len: int = 6) -> list[Pair]:
+    rng = random.Random(seed)
+    return [Pair(tuple(rng.choices(WORDS, k=rng.randint(1, max_len))),
+                 tuple(rng.choices(WORDS, k=rng.randint(1, max_len)))) for _ in range(n)]
+
+
+def tiny_model(vocabs: Seq2SeqVocabs, seed: int = 0, scale: float = 1.0, **overrides) -> Seq2Seq:
+    """A random model; scale > 1 makes its distributions peaky (decoding choices matter)."""
+    options = {"embedding_dim": 8, "encoder_hidden": 4, "decoder_hidden": 8, "attention_hidden": 6, "dropout": 0.0}
+    torch.manual_seed(seed)
+    model = Seq2Seq(Seq2SeqModelConfig(**{**options, **overrides}), vocabs).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(scale)
+    return model
