@@ -7,8 +7,10 @@ import sys
 import click
 
 from cli.evaluate import evaluate
+from cli.generate import generate
 from cli.induce import induce
 from cli.info import info
+from cli.seq2seq import seq2seq
 from cli.tag import tag
 from cli.train import train
 from hybrid import __version__
@@ -40,7 +42,7 @@ def cli() -> None:
     """
 
 
-for command in (train, tag, evaluate, info, induce):
+for command in (train, tag, evaluate, info, induce, seq2seq, generate):
     cli.add_command(command)
 
 

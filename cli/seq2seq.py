@@ -1,0 +1,84 @@
+"""`hybrid seq2seq train`: train an attention encoder-decoder on parallel text (MLE)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import click
+
+# option name -> (config section, field); unset options keep the --config / default value
+OVERRIDES = {
+    "cell": [("model", "encoder"), ("model", "decoder")], "attention": [("model", "attention")],
+    "embedding_dim": [("model", "embedding_dim")], "encoder_hidden": [("model", "encoder_hidden")],
+    "decoder_hidden": [("model", "decoder_hidden")], "dropout": [("model", "dropout")],
+    "min_freq": [("model", "src_min_freq"), ("model", "tgt_min_freq")],
+    "lr": [("train", "lr")], "batch_size": [("train", "batch_size")], "epochs": [("train", "epochs")],
+    "patience": [("train", "patience")], "max_minutes": [("train", "max_minutes")],
+    "label_smoothing": [("train", "label_smoothing")], "ss_start": [("train", "ss_start")],
+    "ss_end": [("train", "ss_end")], "ss_epochs": [("train", "ss_epochs")], "seed": [("train", "seed")],
+}
+FILE = click.Path(exists=True, dir_okay=False)
+
+
+@click.group()
+def seq2seq() -> None:
+    """Sequence-to-sequence models (encoder-decoder with attention)."""
+
+
+@seq2seq.command("train")
+@click.option("--train-src", type=FILE, required=True, help="Training sources, one tokenised sentence per line.")
+@click.option("--train-tgt", type=FILE, required=True, help="Training targets, aligned line by line.")
+@click.option("--dev-src", type=FILE, required=True, help="Dev sources (early stopping on dev BLEU).")
+@click.option("--dev-tgt", type=FILE, required=True, help="Dev targets.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Run directory: the best model goes to OUT/model.")
+@click.option("--cell", type=click.Choice(["gru", "lstm", "rnn"]), default=None, help="Encoder and decoder cell.  [default: gru]")
+@click.option("--attention", type=click.Choice(["dot", "general", "additive"]), default=None,
+              help="Match function of the attention.  [default: general]")
+@click.option("--embedding-dim", type=click.IntRange(1), default=None, help="[default: 256]")
+@click.option("--encoder-hidden", type=click.IntRange(1), default=None, help="Per direction.  [default: 256]")
+@click.option("--decoder-hidden", type=click.IntRange(1), default=None, help="[default: 512]")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="[default: 0.3]")
+@click.option("--min-freq", type=click.IntRange(1), default=None,
+              help="Words seen fewer times become <unk> (both sides).  [default: 2]")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None, help="Adam learning rate.  [default: 0.001]")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="[default: 64]")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="[default: 30]")
+@click.option("--patience", type=click.IntRange(1), default=None, help="Epochs without a better dev BLEU.  [default: 4]")
+@click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Training budget.")
+@click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=None, help="[default: 0.1]")
+@click.option("--ss-start", type=click.FloatRange(0, 1), default=None,
+              help="Scheduled sampling: probability of feeding the model's own token in the first epoch.  [default: 0]")
+@click.option("--ss-end", type=click.FloatRange(0, 1), default=None,
+              help="... rising linearly to this probability.  [default: 0]")
+@click.option("--ss-epochs", type=click.IntRange(1), default=None, help="... over this many epochs.  [default: 10]")
+@click.option("--seed", type=int, default=None, help="[default: 1]")
+@click.option("--config", "config_file", type=FILE, default=None,
+              help="JSON config (sections model, train); command-line options override it.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, resume, quiet, **options) -> None:
+    """Train a seq2seq model with teacher forcing; the best model by dev BLEU goes to OUT/model.
+
+    \b
+    Multi30k German -> English:
+        hybrid seq2seq train --train-src train.de --train-tgt train.en \\
+            --dev-src val.de --dev-tgt val.en --out runs/de-en --max-minutes 85
+    """
+    from hybrid.config import Seq2SeqConfig, load_json
+    from hybrid.data.parallel import read_parallel
+    from hybrid.train.seq2seq import train_seq2seq
+
+    config = load_json(Seq2SeqConfig, config_file) if config_file else Seq2SeqConfig()
+    sections = {"model": config.model, "train": config.train}
+    for option, value in options.items():
+        if value is None:
+            continue
+        for section, field in OVERRIDES[option]:
+            sections[section] = dataclasses.replace(sections[section], **{field: value})
+    config = Seq2SeqConfig(**sections)
+    summary = train_seq2seq(config, read_parallel(train_src, train_tgt), read_parallel(dev_src, dev_tgt), out_dir,
+                            resume=resume, progress=not quiet, log=click.echo, device=device)
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

@@ -1,0 +1,68 @@
+"""PNG plots (matplotlib, the optional `plot` extra): attention matrices and training curves."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hybrid.errors import ConfigError
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("plots need matplotlib: pip install 'hybrid[plot]'") from None
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> None:
+    """Write the figure as PNG through a temporary file and an atomic rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def plot_attention(model: Any, source: Sequence[str], path: str | Path, beam: int = 1, max_length: int = 100) -> list[str]:
+    """Decode `source` and plot its attention weights (target rows x source columns); returns the output."""
+    from hybrid.data.pairs import Pair
+    from hybrid.decoding import beam_search, greedy
+
+    plt = _pyplot()
+    vocabs = model.vocabs
+    model.eval()
+    batch = vocabs.encode([Pair(tuple(source), ())], with_targets=False)
+    special = {"bos": vocabs.bos, "eos": vocabs.eos, "pad": vocabs.target.pad_index}
+    with torch.inference_mode():
+        memory = model.encode(batch.src, batch.src_mask)
+        if beam > 1:
+            out = beam_search(model, memory, beam=beam, max_length=max_length, with_attention=True, **special)
+        else:
+            out = greedy(model, memory, max_length=max_length, with_attention=True, **special)
+    n = int(out.mask[0].sum())
+    ids = out.tokens[0, :n].tolist()
+    labels = [vocabs.target.token(i) for i in ids]
+    weights = out.attention[0, :n].numpy()  # (L, S)
+    fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(source) + 2), max(3, 0.4 * n + 1.5)))
+    ax.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), source, rotation=60, ha="right")
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    _save(fig, path)
+    plt.close(fig)
+    return vocabs.decode(ids)
