@@ -237,3 +237,28 @@ class Seq2SeqConfig:
 
     model: Seq2SeqModelConfig = field(default_factory=Seq2SeqModelConfig)
     train: Seq2SeqTrainConfig = field(default_factory=Seq2SeqTrainConfig)
+
+
+@dataclass(frozen=True)
+class ReinforceConfig:
+    """REINFORCE fine-tuning: loss = -(R - b) log p(y|x) - entropy_weight * H + mle_weight * CE,
+    with R optionally penalised by kl_weight * (log p - log p_start) (KL to the starting model)."""
+
+    reward: str = "bleu"  # bleu | chrf | ter | span-f1 | accuracy | module:function
+    baseline: typing.Literal["self-critical", "mean", "ema"] = "self-critical"
+    samples: int = 4  # per input
+    temperature: float = 1.0
+    reward_scale: float = 0.01  # BLEU, chrF and F1 are 0..100: 0.01 makes advantages O(1)
+    entropy_weight: float = 0.0
+    mle_weight: float = 0.0
+    kl_weight: float = 0.0
+    ema_decay: float = 0.9
+    lr: float = 1e-4
+    batch_size: int = 32
+    steps: int = 1000
+    eval_every: int = 100
+    max_minutes: float | None = None
+    clip_norm: float = 1.0
+    max_length: int = 60
+    dev_beam: int = 1
+    seed: int = 1

@@ -66,3 +66,18 @@ def plot_attention(model: Any, source: Sequence[str], path: str | Path, beam: in
     _save(fig, path)
     plt.close(fig)
     return vocabs.decode(ids)
+
+
+def plot_curves(curves: dict[str, Sequence[tuple[float, float]]], path: str | Path, xlabel: str = "step") -> None:
+    """Line plot of named (x, y) series, e.g. reward, baseline and dev score per step."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, points in curves.items():
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, label=name, marker="o" if len(points) < 30 else None)
+    ax.set_xlabel(xlabel)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    plt.close(fig)

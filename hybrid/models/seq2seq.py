@@ -142,3 +142,21 @@ class Seq2Seq(nn.Module):
         logits, _ = self(batch)
         logp = F.log_softmax(logits.float(), dim=-1).gather(2, batch.tgt_out.unsqueeze(-1)).squeeze(-1)  # type: ignore[union-attr]
         return (logp * batch.tgt_mask).sum(1)  # type: ignore[operator]
+
+
+def repeat_sources(src: Tensor, src_mask: Tensor, n: int) -> tuple[Tensor, Tensor]:
+    """Each source row repeated n times in place: rows i*n .. i*n+n-1 are source i."""
+    return src.repeat_interleave(n, 0), src_mask.repeat_interleave(n, 0)
+
+
+def score_sequences(model: Seq2Seq, src: Tensor, src_mask: Tensor, tokens: Tensor, mask: Tensor,
+                    bos: int) -> tuple[Tensor, Tensor]:
+    """log p(tokens | src) (N,) and the summed per-step entropy (N,) of the model's distributions
+    along them, both differentiable; tokens (N, L) with mask (N, L), as decoders return them."""
+    tgt_in = torch.cat([torch.full_like(tokens[:, :1], bos), tokens[:, :-1]], 1)
+    logits, _ = model(Seq2SeqBatch(src, src_mask, tgt_in, tokens, mask))
+    logp_all = F.log_softmax(logits.float(), dim=-1)  # (N, L, V)
+    logp = logp_all.gather(2, tokens.unsqueeze(-1)).squeeze(-1)
+    entropy = -(logp_all.exp() * logp_all).sum(-1)
+    m = mask.to(logp.dtype)
+    return (logp * m).sum(1), (entropy * m).sum(1)
