@@ -92,6 +92,12 @@ class Seq2Seq(nn.Module):
 
     def step(self, memory: Memory, state: DecoderState, tokens: Tensor) -> tuple[Tensor, DecoderState, Tensor]:
         """tokens (B,) = the previous target ids -> logits (B, V), the new state, attention (B, S)."""
+        state, weights = self.advance(memory, state, tokens)
+        return self.logits(state.feed), state, weights
+
+    def advance(self, memory: Memory, state: DecoderState, tokens: Tensor) -> tuple[DecoderState, Tensor]:
+        """One decoder step without the output layer: the new state (its `feed` is the
+        attentional vector (B, E)) and the attention weights (B, S)."""
         x = torch.cat([self.dropout(self.tgt_embedding(tokens)), state.feed], dim=-1)  # (B, 2E)
         if state.c is None:
             h, c = self.cell(x, state.h), None
@@ -99,8 +105,11 @@ class Seq2Seq(nn.Module):
             h, c = self.cell(x, (state.h, state.c))
         context, weights = self.attention(h, memory.values, memory.keys, memory.mask)
         feed = torch.tanh(self.combine(torch.cat([context, h], dim=-1)))  # (B, E)
-        logits = self.output(self.dropout(feed))
-        return logits, DecoderState(h, c, feed), weights
+        return DecoderState(h, c, feed), weights
+
+    def logits(self, feed: Tensor) -> Tensor:
+        """Attentional vectors (..., E) -> logits (..., V)."""
+        return self.output(self.dropout(feed))
 
     # -- training ------------------------------------------------------------------
     def forward(self, batch: Seq2SeqBatch, feed_own: float = 0.0, generator: torch.Generator | None = None,
@@ -113,22 +122,24 @@ class Seq2Seq(nn.Module):
             raise ValueError("this batch has no targets")
         memory = self.encode(batch.src, batch.src_mask)
         state = self.start(memory)
-        logits, attention = [], []
+        feeds, attention = [], []
         tokens = batch.tgt_in[:, 0]
         for t in range(batch.tgt_in.shape[1]):
             if t > 0:
                 tokens = batch.tgt_in[:, t]
                 if feed_own > 0:
                     with torch.no_grad():
-                        probs = F.softmax(logits[-1].float(), dim=-1)
+                        probs = F.softmax(self.logits(feeds[-1]).float(), dim=-1)
                         own = torch.multinomial(probs, 1, generator=generator).squeeze(1)
                         coin = torch.rand(tokens.shape, generator=generator, device=probs.device) < feed_own
                     tokens = torch.where(coin, own.to(tokens.device), tokens)
-            out, state, weights = self.step(memory, state, tokens)
-            logits.append(out)
+            state, weights = self.advance(memory, state, tokens)
+            feeds.append(state.feed)
             if with_attention:
                 attention.append(weights)
-        return torch.stack(logits, 1), torch.stack(attention, 1) if with_attention else None
+        # one output-layer product for all steps: far faster than one per step
+        logits = self.logits(torch.stack(feeds, 1))  # (B, T, V)
+        return logits, torch.stack(attention, 1) if with_attention else None
 
     def loss(self, batch: Seq2SeqBatch, feed_own: float = 0.0, label_smoothing: float = 0.0,
              generator: torch.Generator | None = None) -> Tensor:
