@@ -28,7 +28,7 @@ def main() -> None:
     ap.add_argument("--train-size", type=int, default=0, help="use the first N training pairs (0 = all)")
     ap.add_argument("--embedding-dim", type=int, default=256)
     ap.add_argument("--encoder-hidden", type=int, default=256)
-    ap.add_argument("--decoder-hidden", type=int, default=512)
+    ap.add_argument("--decoder-hidden", type=int, default=256)
     ap.add_argument("--cell", default="gru")
     ap.add_argument("--attention", default="general")
     ap.add_argument("--dropout", type=float, default=0.3)

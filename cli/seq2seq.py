@@ -38,7 +38,7 @@ def seq2seq() -> None:
               help="Match function of the attention.  [default: general]")
 @click.option("--embedding-dim", type=click.IntRange(1), default=None, help="[default: 256]")
 @click.option("--encoder-hidden", type=click.IntRange(1), default=None, help="Per direction.  [default: 256]")
-@click.option("--decoder-hidden", type=click.IntRange(1), default=None, help="[default: 512]")
+@click.option("--decoder-hidden", type=click.IntRange(1), default=None, help="[default: 256]")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="[default: 0.3]")
 @click.option("--min-freq", type=click.IntRange(1), default=None,
               help="Words seen fewer times become <unk> (both sides).  [default: 2]")

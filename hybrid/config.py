@@ -203,11 +203,11 @@ class Seq2SeqModelConfig:
     encoder_hidden: int = 256  # per direction
     encoder_layers: int = 1
     decoder: typing.Literal["lstm", "gru", "rnn"] = "gru"
-    decoder_hidden: int = 512
+    decoder_hidden: int = 256
     attention: typing.Literal["dot", "general", "additive"] = "general"
     attention_hidden: int = 256  # additive only
     dropout: float = 0.3
-    tie_embeddings: bool = True  # target embedding = output projection (needs embedding_dim = decoder_hidden or a bridge)
+    tie_embeddings: bool = True  # the output layer reuses the target embeddings (both are E wide)
 
 
 @dataclass(frozen=True)
