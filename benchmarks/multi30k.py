@@ -59,7 +59,8 @@ def main() -> None:
                                  max_minutes=args.max_minutes, ss_end=args.ss_end, seed=args.seed),
     )
     start = time.monotonic()
-    summary = train_seq2seq(config, train, dev, args.out, progress=False, log=print, device=args.device)
+    summary = train_seq2seq(config, train, dev, args.out, progress=False, device=args.device,
+                            log=lambda message: print(message, flush=True))
     minutes = (time.monotonic() - start) / 60
     model = load_seq2seq(Path(args.out) / "model").to(args.device)
     greedy = bleu_of(model, test, beam=1)
