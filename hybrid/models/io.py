@@ -14,19 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import hybrid
-from hybrid.config import TaggerConfig, from_dict, to_dict
-from hybrid.data.batching import TaggerVocabs
-from hybrid.errors import ConfigError, ModelLoadError
+from hybrid.config import TaggerConfig, to_dict
+from hybrid.errors import ModelLoadError
+from hybrid.models.directory import (  # noqa: F401  (re-exported: the torch-free half of this module)
+    DEFAULT_MODEL,
+    FILES,
+    FORMAT,
+    FORMAT_VERSION,
+    default_model_path,
+    read_config,
+    read_model_files,
+    read_training,
+)
 from hybrid.models.hmm_tagger import ClassicHMMTagger
 from hybrid.models.tagger import Tagger
-
-FORMAT = "hybrid-tagger"
-FORMAT_VERSION = 1
-FILES = ("config.json", "vocab.json", "model.safetensors")
 
 
 def save_tagger(
@@ -77,43 +81,12 @@ def _make_readable(directory: Path) -> None:
         path.chmod(0o666 & ~umask)
 
 
-def read_config(directory: str | Path) -> TaggerConfig:
-    """The TaggerConfig of a saved model, after checking its format and version."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ModelLoadError(f"{directory}: no such model directory")
-    missing = [name for name in FILES if not (directory / name).is_file()]
-    if missing:
-        raise ModelLoadError(f"{directory}: not a hybrid model directory (missing {', '.join(missing)})")
-    try:
-        data = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelLoadError(f"{directory}/config.json:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    fmt, version = data.pop("format", None), data.pop("format_version", None)
-    data.pop("hybrid_version", None)
-    if fmt != FORMAT:
-        raise ModelLoadError(f"{directory}: format {fmt!r} is not a {FORMAT!r} model")
-    if version != FORMAT_VERSION:
-        raise ModelLoadError(
-            f"{directory}: model format version {version} is not supported by hybrid "
-            f"{hybrid.__version__} (it reads version {FORMAT_VERSION}); retrain or use a matching hybrid"
-        )
-    try:
-        return from_dict(TaggerConfig, data)
-    except ConfigError as exc:
-        raise ModelLoadError(f"{directory}/config.json: {exc}") from None
-
-
 def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagger:
     """Rebuild a tagger from its directory (default: the bundled English UPOS model);
     predictions are identical to the saved model's."""
     directory = default_model_path() if directory is None else Path(directory)
     config = read_config(directory)
-    try:
-        vocabs = TaggerVocabs.from_dict(json.loads((directory / "vocab.json").read_text(encoding="utf-8")))
-        state = load_file(str(directory / "model.safetensors"))
-    except (OSError, ValueError, KeyError, SafetensorError) as exc:  # a corrupt file is not OSError
-        raise ModelLoadError(f"{directory}: cannot read model files: {exc}") from None
+    vocabs, state = read_model_files(directory, load_file)
     tagger: Tagger | ClassicHMMTagger
     if config.model.layer == "hmm-classic":
         tagger = ClassicHMMTagger(config.model, vocabs)
@@ -129,19 +102,3 @@ def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagge
         raise ModelLoadError(f"{directory}: weights do not match the configuration: {exc}") from None
     tagger.eval()
     return tagger
-
-
-def read_training(directory: str | Path) -> dict[str, Any]:
-    """Training figures saved with a model (empty if none)."""
-    path = Path(directory) / "training.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "pos-en-ewt"
-
-
-def default_model_path() -> Path:
-    """The bundled English UPOS tagger (BiLSTM-CRF trained on UD English EWT)."""
-    if not (DEFAULT_MODEL / "config.json").is_file():
-        raise ModelLoadError(f"the bundled model is missing from {DEFAULT_MODEL}; reinstall hybrid")
-    return DEFAULT_MODEL

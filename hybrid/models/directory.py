@@ -1,0 +1,78 @@
+"""A saved model directory's files: format checks, config, training figures; no torch needed.
+
+`hybrid.models.io` loads the weights into a torch Tagger; the ONNX runtime and `hybrid info`
+read the rest from here without importing torch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from safetensors import SafetensorError
+
+import hybrid
+from hybrid.config import TaggerConfig, from_dict
+from hybrid.data.batching import TaggerVocabs
+from hybrid.errors import ConfigError, ModelLoadError
+
+W = TypeVar("W")
+
+FORMAT = "hybrid-tagger"
+FORMAT_VERSION = 1
+FILES = ("config.json", "vocab.json", "model.safetensors")
+
+
+def read_config(directory: str | Path) -> TaggerConfig:
+    """The TaggerConfig of a saved model, after checking its format and version."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelLoadError(f"{directory}: no such model directory")
+    missing = [name for name in FILES if not (directory / name).is_file()]
+    if missing:
+        raise ModelLoadError(f"{directory}: not a hybrid model directory (missing {', '.join(missing)})")
+    try:
+        data = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{directory}/config.json:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    fmt, version = data.pop("format", None), data.pop("format_version", None)
+    data.pop("hybrid_version", None)
+    if fmt != FORMAT:
+        raise ModelLoadError(f"{directory}: format {fmt!r} is not a {FORMAT!r} model")
+    if version != FORMAT_VERSION:
+        raise ModelLoadError(
+            f"{directory}: model format version {version} is not supported by hybrid "
+            f"{hybrid.__version__} (it reads version {FORMAT_VERSION}); retrain or use a matching hybrid"
+        )
+    try:
+        return from_dict(TaggerConfig, data)
+    except ConfigError as exc:
+        raise ModelLoadError(f"{directory}/config.json: {exc}") from None
+
+
+def read_model_files(directory: Path, load_file: Callable[[str], dict[str, W]]) -> tuple[TaggerVocabs, dict[str, W]]:
+    """The vocabularies and the weights (read by safetensors' torch or numpy `load_file`)."""
+    try:
+        vocabs = TaggerVocabs.from_dict(json.loads((directory / "vocab.json").read_text(encoding="utf-8")))
+        state = load_file(str(directory / "model.safetensors"))
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:  # a corrupt file is not OSError
+        raise ModelLoadError(f"{directory}: cannot read model files: {exc}") from None
+    return vocabs, state
+
+
+def read_training(directory: str | Path) -> dict[str, Any]:
+    """Training figures saved with a model (empty if none)."""
+    path = Path(directory) / "training.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "pos-en-ewt"
+
+
+def default_model_path() -> Path:
+    """The bundled English UPOS tagger (BiLSTM-CRF trained on UD English EWT)."""
+    if not (DEFAULT_MODEL / "config.json").is_file():
+        raise ModelLoadError(f"the bundled model is missing from {DEFAULT_MODEL}; reinstall hybrid")
+    return DEFAULT_MODEL
