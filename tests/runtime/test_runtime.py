@@ -255,3 +255,16 @@ def test_graphs_are_valid_onnx(tmp_path):
         features = 1 if "features" in name else 0
         for graph in (char, sentence_model(model, state, features, size)):
             onnx.checker.check_model(onnx.load_from_string(graph), full_check=True)
+
+
+EWT_TEST = ROOT.parent / "shared" / "data" / "ud_ewt" / "en_ewt-ud-test.conllu"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not EWT_TEST.is_file(), reason="../shared/data/ud_ewt is not here")
+def test_bundled_model_tags_the_ewt_test_set_as_torch():
+    from hybrid.data.readers import read_conllu
+
+    sentences = list(read_conllu(EWT_TEST, "form", "upos"))
+    torch_tagger, onnx_tagger = both(default_model_path())
+    assert onnx_tagger.tag(sentences) == torch_tagger.tag(sentences)
