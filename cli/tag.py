@@ -8,6 +8,8 @@ import click
 
 from cli.params import FORMATS, MODEL_DIR
 
+ENGINES = ("auto", "torch", "onnx")
+
 
 @click.command()
 @click.argument("input_file", metavar="[INPUT|-]", default="-", type=click.Path(allow_dash=True, dir_okay=False))
@@ -24,7 +26,12 @@ from cli.params import FORMATS, MODEL_DIR
               help="Sentences per batch.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-",
               help="Write here instead of standard output.")
-def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output: str) -> None:
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              envvar=["HYBRID_ENGINE", "HYBRID_TAG_ENGINE"],
+              help="onnx: ONNX Runtime, no torch import (fast start; k = 1 and crf/softmax/hmm "
+                   "layers). torch: the torch model. auto: onnx when onnxruntime is installed and "
+                   "the model and k allow it, else torch. Env: HYBRID_ENGINE.")
+def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output: str, engine: str) -> None:
     """Tag INPUT (or standard input) with a trained model.
 
     \b
@@ -32,18 +39,15 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
     hybrid tag --model runs/chunker/model --format conll test.txt > tagged.txt
     Input is read and written in streaming batches, so files larger than memory work.
     """
-    import torch
-
     from hybrid.data.batching import chunked, prefetched
     from hybrid.data.readers import read_sentences
     from hybrid.data.writers import format_tagged
-    from hybrid.models.io import default_model_path, load_tagger, read_config
-    from hybrid.models.tagger import encode_for_prediction, predict_encoded
+    from hybrid.models.directory import default_model_path, read_config
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     directory = model if model is not None else default_model_path()
-    data = read_config(directory).data
-    tagger = load_tagger(directory)
+    config = read_config(directory)
+    data = config.data
+    encode, predict = load_engine(directory, config.model, choose_engine(engine, config.model, k), k, batch_size)
     if fmt is None:
         fmt = data.format if data.feature_columns else "text"
     if data.feature_columns and fmt == "text":
@@ -59,10 +63,9 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
     out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
     try:
         # a reader thread reads and encodes the next chunk while this one is tagged
-        encoded = ((chunk, encode_for_prediction(tagger.vocabs, chunk, batch_size))
-                   for chunk in chunked(sentences, 4 * batch_size))
+        encoded = ((chunk, encode(chunk)) for chunk in chunked(sentences, 4 * batch_size))
         for chunk, batches in prefetched(encoded):
-            results = predict_encoded(tagger, batches, k)
+            results = predict(batches)
             parts = []
             for sentence, best in zip(chunk, results, strict=True):
                 if k == 1:
@@ -76,3 +79,35 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
     finally:
         if out is not sys.stdout:
             out.close()
+
+
+def choose_engine(engine: str, model, k: int) -> str:
+    """'onnx' or 'torch' for --engine `engine`; auto falls back to torch, an explicit onnx says why not."""
+    from hybrid.runtime import onnxruntime_available, unsupported
+
+    if engine == "torch":
+        return "torch"
+    reason = unsupported(model, k) if onnxruntime_available() else "onnxruntime is not installed"
+    if reason is None:
+        return "onnx"
+    if engine == "onnx":
+        raise click.UsageError(f"--engine onnx: {reason}; use --engine torch or auto")
+    return "torch"
+
+
+def load_engine(directory, model, engine: str, k: int, batch_size: int):
+    """(encode, predict): chunk of sentences -> encoded batches -> k best (tags, score) per sentence."""
+    if engine == "onnx":
+        from hybrid.runtime import load_onnx_tagger
+
+        runtime = load_onnx_tagger(directory)
+        return (lambda chunk: runtime.encode(chunk, batch_size)), runtime.predict_encoded
+    import torch
+
+    from hybrid.models.io import load_tagger
+    from hybrid.models.tagger import encode_for_prediction, predict_encoded
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    tagger = load_tagger(directory)
+    return (lambda chunk: encode_for_prediction(tagger.vocabs, chunk, batch_size)), (
+        lambda batches: predict_encoded(tagger, batches, k))

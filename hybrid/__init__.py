@@ -3,6 +3,7 @@
 The common entry points, imported lazily (so `import hybrid` stays cheap):
 
     from hybrid import load_tagger, train_tagger, TaggerConfig
+    from hybrid import load_onnx_tagger  # tags like load_tagger() (k = 1) without importing torch
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ _EXPORTS = {
     "load_tagger": "hybrid.models.io",
     "save_tagger": "hybrid.models.io",
     "Tagger": "hybrid.models.tagger",
+    "load_onnx_tagger": "hybrid.runtime",
     "train_tagger": "hybrid.train.tagging",
     "evaluate": "hybrid.train.trainer",
     "read_sentences": "hybrid.data.readers",

@@ -11,13 +11,14 @@ import random
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, TypeVar
 
 from hybrid.data.sentence import Sentence
 from hybrid.data.vocab import Vocabulary, normalize_word
+
+if TYPE_CHECKING:  # torch is imported where tensors are made: the ONNX runtime reads vocabularies without it
+    import torch
+    from torch import Tensor
 
 T = TypeVar("T")
 
@@ -44,6 +45,18 @@ class Batch:
             [f.to(device) for f in self.features], self.mask.to(device),
             None if self.tags is None else self.tags.to(device), self.forms,
         )
+
+
+@dataclass
+class IndexLists:
+    """A batch's ids as right-padded lists, before they become tensors (or numpy arrays)."""
+
+    words: list[list[int]]  # (B, T) word ids
+    char_index: list[list[int]]  # (B, T) index into `forms` of each token
+    features: list[list[list[int]]]  # one (B, T) id list per feature column
+    lengths: list[int]  # (B,) sentence lengths
+    tags: list[list[int]] | None  # (B, T) gold tag ids, or None
+    forms: list[str]  # the U distinct word forms, in order of first occurrence
 
 
 @dataclass
@@ -112,11 +125,17 @@ class TaggerVocabs:
             i = memo[word] = self.words.index(normalize_word(word, self.lowercase))
         return i
 
-    def encode_chars(self, forms: Sequence[str]) -> Tensor:
-        """(U, C) char ids of word forms, right-padded with 0, cut at `max_word_length`."""
+    def char_ids(self, forms: Sequence[str]) -> list[list[int]]:
+        """(U, C) char ids of word forms as lists, right-padded with 0, cut at `max_word_length`."""
         longest = max(1, min(self.max_word_length, max((len(w) for w in forms), default=1)))
         char_id, char_pad = self.chars.index, [0] * longest
-        return torch.tensor([[char_id(c) for c in form[:longest]] + char_pad[len(form) :] for form in forms])
+        return [[char_id(c) for c in form[:longest]] + char_pad[len(form) :] for form in forms]
+
+    def encode_chars(self, forms: Sequence[str]) -> Tensor:
+        """(U, C) char ids of word forms, right-padded with 0, cut at `max_word_length`."""
+        import torch
+
+        return torch.tensor(self.char_ids(forms))
 
     def encode(self, sentences: Sequence[Sentence], with_tags: bool = False, with_chars: bool = True) -> Batch:
         """Pad `sentences` into a Batch; with_tags also encodes their gold tags (for training).
@@ -124,6 +143,19 @@ class TaggerVocabs:
         with_chars=False leaves `chars` None for a consumer that encodes only the forms it
         needs (`Batch.forms`, `encode_chars`), such as the tagger's inference cache.
         """
+        import torch
+
+        ids = self.index_lists(sentences, with_tags)
+        t = len(ids.words[0])
+        mask = torch.arange(t).unsqueeze(0) < torch.tensor(ids.lengths).unsqueeze(1)  # (B, T)
+        return Batch(
+            torch.tensor(ids.words), self.encode_chars(ids.forms) if with_chars else None,
+            torch.tensor(ids.char_index), [torch.tensor(column) for column in ids.features], mask,
+            None if ids.tags is None else torch.tensor(ids.tags), ids.forms,
+        )
+
+    def index_lists(self, sentences: Sequence[Sentence], with_tags: bool = False) -> IndexLists:
+        """The ids of a padded batch as lists (see `IndexLists`); `encode` makes tensors of them."""
         if not sentences:
             raise ValueError("cannot batch an empty list of sentences")
         t = max(len(s.words) for s in sentences)
@@ -145,13 +177,13 @@ class TaggerVocabs:
                 if s.tags is None:
                     raise ValueError(f"{s.source}:{s.first_line}: sentence has no gold tags")
                 tags.append([self.tags.index(tag) for tag in s.tags] + pad[n:])
-        lengths = torch.tensor([len(s.words) for s in sentences])
-        mask = torch.arange(t).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
-        return Batch(
-            torch.tensor(words), self.encode_chars(list(forms)) if with_chars else None, torch.tensor(char_index),
-            [torch.tensor(column) for column in features], mask,
-            None if tags is None else torch.tensor(tags), list(forms),
-        )
+        return IndexLists(words, char_index, features, [len(s.words) for s in sentences], tags, list(forms))
+
+
+def length_sorted_groups(sentences: Sequence[Sentence], batch_size: int) -> list[list[int]]:
+    """Indices of `sentences` sorted by length and cut into groups of `batch_size`: little padding."""
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].words))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def length_sorted_batches(

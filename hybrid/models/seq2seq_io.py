@@ -1,20 +1,17 @@
-"""Save and load seq2seq models as a directory (see hybrid.models.directory)."""
+"""Save and load seq2seq models as a directory (see hybrid.models.directory and .storage)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from safetensors.torch import load_file
+
 from hybrid.config import Seq2SeqConfig
 from hybrid.data.parallel import Seq2SeqVocabs
-from hybrid.errors import ConfigError, ModelLoadError
-from hybrid.models.directory import (
-    load_weights,
-    read_model_config,
-    read_model_files,
-    write_model_directory,
-)
+from hybrid.models.directory import read_model_config, read_model_files
 from hybrid.models.seq2seq import Seq2Seq
+from hybrid.models.storage import load_weights, write_model_directory
 
 FORMAT = "hybrid-seq2seq"
 FORMAT_VERSION = 1
@@ -37,12 +34,9 @@ def read_seq2seq_config(directory: str | Path) -> Seq2SeqConfig:
 
 def load_seq2seq(directory: str | Path) -> Seq2Seq:
     """Rebuild a seq2seq model from its directory, in eval mode."""
+    directory = Path(directory)
     config = read_seq2seq_config(directory)
-    vocab, state = read_model_files(directory)
-    try:
-        vocabs = Seq2SeqVocabs.from_dict(vocab)
-    except ConfigError as exc:
-        raise ModelLoadError(f"{directory}/vocab.json: {exc}") from None
+    vocabs, state = read_model_files(directory, load_file, Seq2SeqVocabs.from_dict)
     model = Seq2Seq(config.model, vocabs)
     if config.model.tie_embeddings and "tgt_embedding.weight" in state:
         state[TIED] = state["tgt_embedding.weight"]

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from hybrid.config import ModelConfig
-from hybrid.data.batching import Batch, TaggerVocabs
+from hybrid.data.batching import Batch, TaggerVocabs, length_sorted_groups
 from hybrid.data.sentence import Sentence
 from hybrid.encoders import RNNEncoder, build_char_encoder
 from hybrid.errors import ConfigError
@@ -180,11 +180,8 @@ def encode_for_prediction(vocabs: TaggerVocabs, sentences: Sequence[Sentence], b
 
     Pure Python and torch.tensor calls: a reader thread can run it while the model computes.
     """
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].words))
-    batches = []
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        batches.append((idx, vocabs.encode([sentences[i] for i in idx], with_chars=False)))
+    batches = [(idx, vocabs.encode([sentences[i] for i in idx], with_chars=False))
+               for idx in length_sorted_groups(sentences, batch_size)]
     return EncodedChunk(len(sentences), batches)
 
 
