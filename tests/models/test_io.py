@@ -13,7 +13,7 @@ from safetensors import safe_open
 
 from hybrid.data.readers import read_conll
 from hybrid.errors import ModelLoadError
-from hybrid.models import io
+from hybrid.models import io, storage
 from hybrid.models.io import load_tagger, read_config, read_training, save_tagger
 from hybrid.models.tagger import predict_tags
 from hybrid.train.tagging import build_tagger
@@ -141,7 +141,7 @@ def test_failed_save_keeps_the_old_model_and_cleans_up(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(io, "save_file", broken)
+    monkeypatch.setattr(storage, "save_file", broken)
     with torch.no_grad():
         tagger.projection.bias.add_(1.0)
     with pytest.raises(OSError, match="disk full"):
