@@ -173,6 +173,27 @@ class HMMLayer(StructuredLayer):
         trans = torch.as_tensor(model.transmat_, dtype=torch.float64).log()
         self.set_statistics(start, trans, self.log_prior.double())
 
+    def to_hmmlearn(self, **kwargs: Any) -> Any:
+        """This layer's pi and A as an hmmlearn HMM (`ScaledLikelihoodHMM`) whose emissions are
+        given per token: pass `scaled_likelihoods(...)` rows as X to its decode / score / fit."""
+        from hybrid.structured.hmm_scaled import ScaledLikelihoodHMM
+
+        model = ScaledLikelihoodHMM(self.num_tags, **kwargs)
+        start = self.log_start.detach().double().exp()
+        trans = self.log_transitions.detach().double().exp()
+        model.startprob_ = (start / start.sum()).numpy()
+        model.transmat_ = (trans / trans.sum(1, keepdim=True)).numpy()
+        return model
+
+    @classmethod
+    def from_hmmlearn(cls, model: Any, log_prior: Tensor | None = None, **kwargs: Any) -> HMMLayer:
+        """A layer with the hmmlearn model's pi and A and the given tag prior (default uniform)."""
+        layer = cls(model.n_components, **kwargs).double()
+        if log_prior is not None:
+            layer.set_statistics(layer.log_start, layer.log_transitions, log_prior.double())
+        layer.load_hmmlearn(model)
+        return layer
+
     # -- the layer protocol -----------------------------------------------------
     def scaled_likelihoods(self, emissions: Tensor) -> Tensor:
         """(B, T, K) log P(y|x_t) - prior_scale * log P(y) from the encoder's scores (B, T, K)."""

@@ -1,8 +1,8 @@
 """Baum-Welch for the DNN-HMM hybrid on unlabeled text, through hmmlearn.
 
-`ScaledLikelihoodHMM` is an hmmlearn `BaseHMM` whose emission log-likelihoods are given: each
-row of X is the network's scaled log-likelihood vector log P(y|x_t) - s log P(y) for one
-token (K columns). EM then re-estimates only the start and transition probabilities, the
+`ScaledLikelihoodHMM` (hybrid.structured.hmm_scaled) is an hmmlearn `BaseHMM` whose emission
+log-likelihoods are given: each row of X is the network's scaled log-likelihood vector
+log P(y|x_t) - s log P(y) for one token (K columns). EM then re-estimates only the start and transition probabilities, the
 network staying fixed, as hybrid speech recognisers re-estimate their HMM on new data.
 `reestimate_transitions` runs it for a trained `--layer hmm` tagger on untagged sentences.
 """
@@ -14,36 +14,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from hmmlearn.base import BaseHMM
 
 from hybrid.errors import ConfigError
-
-
-class ScaledLikelihoodHMM(BaseHMM):
-    """An HMM over K states whose emission log-likelihoods are the rows of X (n_samples, K)."""
-
-    def __init__(self, n_components: int = 1, startprob_prior: float = 1.0, transmat_prior: float = 1.0,
-                 n_iter: int = 10, tol: float = 1e-2, verbose: bool = False, params: str = "st",
-                 init_params: str = "", implementation: str = "log"):
-        super().__init__(n_components, startprob_prior=startprob_prior, transmat_prior=transmat_prior,
-                         n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
-                         implementation=implementation)
-
-    def _get_n_fit_scalars_per_param(self) -> dict[str, int]:
-        k = self.n_components
-        return {"s": k - 1, "t": k * (k - 1)}
-
-    def _check_and_set_n_features(self, X: np.ndarray) -> None:
-        if X.ndim != 2 or X.shape[1] != self.n_components:
-            raise ValueError(f"expected emission log-likelihoods of shape (n_samples, {self.n_components}), "
-                             f"got {X.shape}")
-        self.n_features = self.n_components
-
-    def _compute_log_likelihood(self, X: np.ndarray) -> np.ndarray:
-        return X
-
-    def _generate_sample_from_state(self, state: int, random_state: Any = None) -> np.ndarray:
-        raise NotImplementedError("the emissions come from a network: this HMM cannot generate observations")
 
 
 def scaled_likelihoods(tagger: Any, sentences: Sequence[Any], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -74,12 +46,7 @@ def reestimate_transitions(tagger: Any, sentences: Sequence[Any], n_iter: int = 
         raise ConfigError("no sentences to re-estimate on")
     x, lengths = scaled_likelihoods(tagger, sentences)
     layer = tagger.layer
-    hmm = ScaledLikelihoodHMM(layer.num_tags, startprob_prior=1.0 + smoothing, transmat_prior=1.0 + smoothing,
-                              n_iter=n_iter, tol=tol)
-    hmm.startprob_ = layer.log_start.double().exp().numpy()
-    hmm.transmat_ = layer.log_transitions.detach().double().exp().numpy()
-    hmm.startprob_ /= hmm.startprob_.sum()
-    hmm.transmat_ /= hmm.transmat_.sum(1, keepdims=True)
+    hmm = layer.to_hmmlearn(startprob_prior=1.0 + smoothing, transmat_prior=1.0 + smoothing, n_iter=n_iter, tol=tol)
     hmm.fit(x, lengths)
     layer.load_hmmlearn(hmm)
     return {"log_likelihood": list(hmm.monitor_.history), "iterations": hmm.monitor_.iter,

@@ -10,7 +10,8 @@ import torch
 from hybrid.errors import ConfigError
 from hybrid.structured import chain
 from hybrid.structured.chain import ChainPotentials
-from hybrid.unsupervised.hybrid_em import ScaledLikelihoodHMM, reestimate_transitions
+from hybrid.structured.hmm_scaled import ScaledLikelihoodHMM
+from hybrid.unsupervised.hybrid_em import reestimate_transitions
 
 
 def _random_hmm(k, rng):
@@ -92,3 +93,20 @@ def test_reestimation_needs_an_hmm_layer_and_data(tmp_path):
     hmm_tagger = build_tagger(tiny_config(layer="hmm"), sentences)
     with pytest.raises(ConfigError, match="no sentences"):
         reestimate_transitions(hmm_tagger, [])
+
+
+def test_layer_to_hmmlearn_and_back_keeps_pi_and_a_and_decodes_alike():
+    from hybrid.structured.hmm import HMMLayer
+
+    g = torch.Generator().manual_seed(0)
+    layer = HMMLayer(4).double()
+    layer.fit_counts([torch.randint(0, 4, (int(n),), generator=g) for n in torch.randint(1, 9, (30,), generator=g)])
+    model = layer.to_hmmlearn()
+    torch.testing.assert_close(torch.from_numpy(np.log(model.transmat_)), layer.log_transitions)
+    emissions = torch.randn(1, 7, 4, generator=g, dtype=torch.float64)
+    mask = torch.ones(1, 7, dtype=torch.bool)
+    x = layer.scaled_likelihoods(emissions)[0].numpy()
+    assert model.decode(x)[1].tolist() == layer.decode(emissions, mask, 1)[0][0, 0].tolist()
+    back = HMMLayer.from_hmmlearn(model, log_prior=layer.log_prior)
+    for name in ("log_start", "log_transitions", "log_prior"):
+        torch.testing.assert_close(getattr(back, name), getattr(layer, name))
