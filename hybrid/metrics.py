@@ -77,13 +77,15 @@ def _check_aligned(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]])
 
 
 def corpus_translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, Any]:
-    """sacreBLEU corpus BLEU and chrF of detokenised strings, with the signatures that record
-    every setting (tokeniser, smoothing, version), so scores can be compared across papers."""
+    """sacreBLEU corpus BLEU and chrF, with the signatures that record every setting (tokeniser,
+    smoothing, version), so scores can be compared across papers. Pass detokenised text where
+    you have it; already tokenised text (Multi30k's files) is scored as it is, without
+    sacreBLEU's warning about it."""
     from sacrebleu.metrics import BLEU, CHRF
 
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    bleu, chrf = BLEU(), CHRF()
+    bleu, chrf = BLEU(force=True), CHRF()
     b, c = bleu.corpus_score(list(hypotheses), [list(references)]), chrf.corpus_score(list(hypotheses), [list(references)])
     return {"bleu": b.score, "chrf": c.score, "bleu_signature": str(bleu.get_signature()),
             "chrf_signature": str(chrf.get_signature()), "sentences": len(hypotheses)}
