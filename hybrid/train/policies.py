@@ -6,7 +6,7 @@
     references(inputs), sources(inputs) -> token lists for the reward
     mle_loss(inputs), evaluate(inputs, beam, max_length), save(directory, training)
 
-Sampling and scoring run without dropout (eval mode), so the gradient is that of the very
+`Seq2SeqPolicy` wraps a generator, `TaggerPolicy` a tagger. Sampling and scoring run without dropout (eval mode), so the gradient is that of the very
 distribution the samples came from.
 """
 
@@ -22,15 +22,22 @@ from torch import Tensor
 from hybrid.config import Seq2SeqConfig
 from hybrid.data.pairs import Pair
 from hybrid.decoding import greedy, sample
+from hybrid.errors import ConfigError
 from hybrid.models.seq2seq import Seq2Seq, repeat_sources, score_sequences
 from hybrid.models.seq2seq_io import save_seq2seq
 
 
 @dataclass
 class Rollout:
-    """Sampled outputs: token lists, and the tensors needed to score them again."""
+    """Sampled outputs (token lists, n per input, consecutive) and what the policy that drew
+    them needs to score them again (its own tensors)."""
 
     outputs: list[list[str]]
+    state: Any
+
+
+@dataclass
+class _Generated:
     tokens: Tensor  # (N, L)
     mask: Tensor  # (N, L)
     src: Tensor  # (N, S)
@@ -64,7 +71,7 @@ class Seq2SeqPolicy:
             memory = self.model.encode(src, src_mask)
             out = sample(self.model, memory, max_length=max_length, temperature=temperature, generator=generator,
                          **self.special)
-        return Rollout(self._outputs(out.tokens), out.tokens, out.mask, src, src_mask)
+        return Rollout(self._outputs(out.tokens), _Generated(out.tokens, out.mask, src, src_mask))
 
     def greedy(self, inputs: list[Pair], max_length: int = 100) -> list[list[str]]:
         self.model.eval()
@@ -75,8 +82,8 @@ class Seq2SeqPolicy:
 
     def score(self, rollout: Rollout) -> tuple[Tensor, Tensor]:
         self.model.eval()
-        return score_sequences(self.model, rollout.src, rollout.src_mask, rollout.tokens, rollout.mask,
-                               self.vocabs.bos)
+        g = rollout.state
+        return score_sequences(self.model, g.src, g.src_mask, g.tokens, g.mask, self.vocabs.bos)
 
     def references(self, inputs: list[Pair]) -> list[list[str]]:
         return [list(p.labels) for p in inputs]
@@ -96,3 +103,66 @@ class Seq2SeqPolicy:
 
     def save(self, directory: str | Path, training: dict[str, Any]) -> None:
         save_seq2seq(self.model, directory, Seq2SeqConfig(model=self.model.config), training)
+
+
+class TaggerPolicy:
+    """A tagger as a policy over tag sequences (exact samples from its chain distribution);
+    inputs are Sentences whose gold tags are the references. The entropy is the sum of the
+    per-position marginal entropies (an upper bound of the sequence entropy), differentiable."""
+
+    def __init__(self, tagger: Any, config: Any):
+        self.model, self.config = tagger, config
+
+    def _batch(self, inputs: list[Any], with_tags: bool = False) -> Any:
+        device = next(self.model.parameters()).device
+        return self.model.vocabs.encode(inputs, with_tags=with_tags).to(device)
+
+    def _names(self, paths: Tensor, lengths: list[int]) -> list[list[str]]:
+        names = self.model.tag_names
+        return [[names[t] for t in row[:n]] for row, n in zip(paths.tolist(), lengths, strict=True)]
+
+    def sample(self, inputs: list[Any], n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
+               max_length: int = 100) -> Rollout:
+        if temperature != 1.0:
+            raise ConfigError("tagger policies sample at temperature 1 (exact samples of the chain)")
+        self.model.eval()
+        batch = self._batch(inputs)
+        samples = self.model.sample(batch, n, generator)  # (B, n, T)
+        lengths = [int(m) for m in batch.mask.sum(1).tolist() for _ in range(n)]
+        return Rollout(self._names(samples.flatten(0, 1), lengths), (batch, samples))
+
+    def greedy(self, inputs: list[Any], max_length: int = 100) -> list[list[str]]:
+        self.model.eval()
+        batch = self._batch(inputs)
+        return self._names(self.model.greedy(batch), batch.mask.sum(1).tolist())
+
+    def score(self, rollout: Rollout) -> tuple[Tensor, Tensor]:
+        self.model.eval()
+        batch, samples = rollout.state
+        emissions = self.model.emissions(batch)
+        logp = self.model.layer.log_prob(emissions, batch.mask, samples)  # (B, n)
+        p = self.model.layer.marginals(emissions, batch.mask)  # (B, T, K)
+        entropy = -(p * p.clamp_min(1e-30).log()).sum(-1).masked_fill(~batch.mask, 0.0).sum(1)  # (B,)
+        n = samples.shape[1]
+        return logp.reshape(-1), entropy.repeat_interleave(n)
+
+    def references(self, inputs: list[Any]) -> list[list[str]]:
+        return [list(s.tags) for s in inputs]
+
+    def sources(self, inputs: list[Any]) -> list[list[str]]:
+        return [list(s.words) for s in inputs]
+
+    def mle_loss(self, inputs: list[Any]) -> Tensor:
+        self.model.eval()
+        return self.model.loss(self._batch(inputs, with_tags=True))
+
+    def evaluate(self, inputs: list[Any], beam: int = 1, max_length: int = 100) -> dict[str, Any]:
+        from hybrid.train.trainer import dev_metric, evaluate
+
+        metric = dev_metric(self.config, self.model.tag_names)
+        return {"metric": metric, "score": evaluate(self.model, inputs)[metric]}
+
+    def save(self, directory: str | Path, training: dict[str, Any]) -> None:
+        from hybrid.models.io import save_tagger
+
+        save_tagger(self.model, directory, self.config, training)

@@ -92,3 +92,33 @@ def test_resumed_run_equals_straight_run(tmp_path):
     drop = ("reward_seconds", "step_seconds")
     assert [{k: v for k, v in r.items() if k not in drop} for r in a] == [
         {k: v for k, v in r.items() if k not in drop} for r in b]
+
+
+def test_tagger_policy_samples_score_and_learns_accuracy(tmp_path):
+    from hybrid.train.policies import TaggerPolicy
+    from hybrid.train.tagging import build_tagger, read_tagged
+    from hybrid.train.trainer import evaluate
+    from tests.tiny import tiny_config, write_conll_file
+
+    config = tiny_config(layer="crf")
+    sentences = read_tagged(write_conll_file(tmp_path / "t.txt", n=30), config.data)
+    torch.manual_seed(0)
+    tagger = build_tagger(config, sentences)
+    policy = TaggerPolicy(tagger, config)
+    rollout = policy.sample(sentences[:4], 3, generator=torch.Generator().manual_seed(0))
+    assert len(rollout.outputs) == 12
+    assert [len(o) for o in rollout.outputs] == [len(s.words) for s in sentences[:4] for _ in range(3)]
+    logp, entropy = policy.score(rollout)
+    batch, samples = rollout.state
+    expected = torch.stack([tagger.log_prob(batch, samples[:, j]) for j in range(3)], 1).reshape(-1)
+    torch.testing.assert_close(logp, expected)
+    assert (entropy >= 0).all() and logp.requires_grad
+    before = evaluate(tagger, sentences)["accuracy"]
+    rl = ReinforceConfig(reward="accuracy", baseline="mean", samples=4, lr=0.02, batch_size=10, steps=30,
+                         eval_every=15)
+    summary = reinforce(policy, rl, sentences, sentences[:10], tmp_path / "rl", progress=False)
+    assert evaluate(tagger, sentences)["accuracy"] > before + 10
+    assert summary["evals"][0]["metric"] in ("f1", "accuracy")
+    from hybrid.models.io import load_tagger
+
+    assert load_tagger(tmp_path / "rl" / "model").tag_names == tagger.tag_names
