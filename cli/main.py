@@ -10,6 +10,7 @@ from cli.evaluate import evaluate
 from cli.generate import generate
 from cli.induce import induce
 from cli.info import info
+from cli.rl_finetune import rl_finetune
 from cli.seq2seq import seq2seq
 from cli.tag import tag
 from cli.train import train
@@ -42,7 +43,7 @@ def cli() -> None:
     """
 
 
-for command in (train, tag, evaluate, info, induce, seq2seq, generate):
+for command in (train, tag, evaluate, info, induce, seq2seq, generate, rl_finetune):
     cli.add_command(command)
 
 

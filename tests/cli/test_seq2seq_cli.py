@@ -75,3 +75,40 @@ def test_generate_as_a_subprocess(trained):
                           input="w1 w2\n", capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 1
+
+
+def test_rl_finetune_a_seq2seq_model(trained, tmp_path):
+    out = tmp_path / "rl"
+    result = CliRunner().invoke(cli, [
+        "rl-finetune", "--model", str(trained / "run" / "model"), "--out", str(out), "--reward", "chrf",
+        "--baseline", "mean", "--samples", "2", "--steps", "3", "--batch-size", "4", "--eval-every", "3",
+        "--train-src", str(trained / "train.src"), "--train-tgt", str(trained / "train.tgt"),
+        "--dev-src", str(trained / "dev.src"), "--dev-tgt", str(trained / "dev.tgt"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps_run"] == 3 and summary["reward_signature"].startswith("chrf: ")
+    assert len((out / "rl_log.jsonl").read_text().splitlines()) == 3
+
+
+def test_rl_finetune_needs_the_data_of_its_model_kind(trained, tmp_path):
+    result = CliRunner().invoke(cli, ["rl-finetune", "--model", str(trained / "run" / "model"), "--out",
+                                      str(tmp_path / "x"), "--train", str(trained / "train.src")])
+    assert result.exit_code == 2 and "needs --train-src" in result.output
+    bad = CliRunner().invoke(cli, ["rl-finetune", "--model", str(trained / "run" / "model"), "--out",
+                                   str(tmp_path / "y"), "--reward", "nosuchmodule:f", "--train-src", "x"])
+    assert bad.exit_code == 2  # --train-src must exist
+
+
+def test_rl_finetune_a_tagger_on_span_f1(tmp_path):
+    from hybrid.models.io import save_tagger
+    from hybrid.train.tagging import build_tagger, read_tagged
+    from tests.tiny import tiny_config, write_conll_file
+
+    config = tiny_config(layer="crf")
+    data = write_conll_file(tmp_path / "t.txt", n=12)
+    save_tagger(build_tagger(config, read_tagged(data, config.data)), tmp_path / "m", config)
+    result = CliRunner().invoke(cli, ["rl-finetune", "--model", str(tmp_path / "m"), "--out", str(tmp_path / "rl"),
+                                      "--reward", "span-f1", "--baseline", "self-critical", "--steps", "2",
+                                      "--batch-size", "4", "--train", str(data), "--dev", str(data), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "rl" / "summary.json").read_text())["reward_signature"] == "span-f1"

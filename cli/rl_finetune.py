@@ -1,0 +1,95 @@
+"""`hybrid rl-finetune`: REINFORCE fine-tuning of a seq2seq or tagger model on a reward."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.params import MODEL_DIR
+
+FILE = click.Path(exists=True, dir_okay=False)
+
+
+def model_format(model_dir) -> str:
+    """The `format` recorded in a model directory's config.json."""
+    try:
+        return json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("format", "")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return ""
+
+
+@click.command("rl-finetune")
+@click.option("--model", "model_dir", type=MODEL_DIR, required=True, help="Seq2seq or tagger model to start from.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Run directory: the best model by dev score goes to OUT/model; rl_log.jsonl, curves.png.")
+@click.option("--reward", default="bleu", show_default=True,
+              help="bleu | chrf | ter | span-f1 | accuracy | module:function (a callable "
+                   "f(hypotheses, references, sources) -> floats).")
+@click.option("--baseline", type=click.Choice(["self-critical", "mean", "ema"]), default="self-critical",
+              show_default=True, help="Greedy output's reward (SCST), leave-one-out mean of the samples, or a running mean.")
+@click.option("--samples", type=click.IntRange(1), default=4, show_default=True, help="Samples per input.")
+@click.option("--steps", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True, help="Inputs per step.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True)
+@click.option("--mle-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Weight of the cross-entropy on the references, mixed in (MIXER-style).")
+@click.option("--entropy-weight", type=click.FloatRange(0), default=0.0, show_default=True, help="Entropy bonus.")
+@click.option("--kl-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Penalty on log p - log p_start (KL to the starting model).")
+@click.option("--eval-every", type=click.IntRange(1), default=100, show_default=True, help="Dev score every N steps.")
+@click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--train-src", type=FILE, help="seq2seq: training sources.")
+@click.option("--train-tgt", type=FILE, help="seq2seq: training references.")
+@click.option("--dev-src", type=FILE, help="seq2seq: dev sources.")
+@click.option("--dev-tgt", type=FILE, help="seq2seq: dev references.")
+@click.option("--train", "train_file", type=FILE, help="tagger: training file with gold tags (the model's format).")
+@click.option("--dev", "dev_file", type=FILE, help="tagger: dev file with gold tags.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size, lr, mle_weight, entropy_weight,
+                kl_weight, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
+                resume, quiet) -> None:
+    """Fine-tune MODEL with REINFORCE on a sequence-level reward.
+
+    \b
+    A translation model on sentence BLEU, self-critical baseline:
+        hybrid rl-finetune --model runs/de-en/model --out runs/de-en-rl --reward bleu \\
+            --train-src train.de --train-tgt train.en --dev-src val.de --dev-tgt val.en
+    A chunker on span F1:
+        hybrid rl-finetune --model runs/chunker/model --out runs/chunker-rl --reward span-f1 \\
+            --baseline mean --train train.txt --dev dev.txt
+    """
+    from hybrid.config import ReinforceConfig
+    from hybrid.rewards import load_reward
+    from hybrid.train.reinforce import reinforce
+
+    config = ReinforceConfig(reward=reward, baseline=baseline, samples=samples, steps=steps, batch_size=batch_size,
+                             lr=lr, mle_weight=mle_weight, entropy_weight=entropy_weight, kl_weight=kl_weight,
+                             eval_every=eval_every, max_minutes=max_minutes, seed=seed)
+    scorer = load_reward(reward)
+    if model_format(model_dir) == "hybrid-seq2seq":
+        if not (train_src and train_tgt and dev_src and dev_tgt):
+            raise click.UsageError("a seq2seq model needs --train-src, --train-tgt, --dev-src and --dev-tgt")
+        from hybrid.data.parallel import read_parallel
+        from hybrid.models.seq2seq_io import load_seq2seq
+        from hybrid.train.policies import Seq2SeqPolicy
+
+        policy = Seq2SeqPolicy(load_seq2seq(model_dir))
+        train, dev = read_parallel(train_src, train_tgt), read_parallel(dev_src, dev_tgt)
+    else:
+        if not (train_file and dev_file):
+            raise click.UsageError("a tagger needs --train and --dev files with gold tags")
+        from hybrid.models.io import load_tagger, read_config
+        from hybrid.train.policies import TaggerPolicy
+        from hybrid.train.tagging import read_tagged
+
+        tagger_config = read_config(model_dir)
+        if tagger_config.model.layer == "hmm-classic":
+            raise click.UsageError("the classic HMM has no network to fine-tune")
+        policy = TaggerPolicy(load_tagger(model_dir), tagger_config)
+        train, dev = read_tagged(train_file, tagger_config.data), read_tagged(dev_file, tagger_config.data)
+    summary = reinforce(policy, config, train, dev, out_dir, resume=resume, progress=not quiet, log=click.echo,
+                        reward=scorer)
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "evals"}, indent=2))
