@@ -97,11 +97,13 @@ def reinforce(policy: Any, config: ReinforceConfig, train: list, dev: list, out_
         sources = [x for x in policy.sources(inputs) for _ in range(c.samples)]
         t1 = time.monotonic()
         rewards = reward(rollout.outputs, references, sources) * c.reward_scale
+        reward_seconds = time.monotonic() - t1  # the reward computations alone, not the decoding
         greedy_rewards = None
         if c.baseline == "self-critical":
             greedy = policy.greedy(inputs, c.max_length)
+            t2 = time.monotonic()
             greedy_rewards = reward(greedy, policy.references(inputs), policy.sources(inputs)) * c.reward_scale
-        reward_seconds = time.monotonic() - t1
+            reward_seconds += time.monotonic() - t2
         baseline = baseline_of(c.baseline, rewards, c.samples, greedy_rewards, st["ema"])
         shaped = rewards
         logp, entropy = policy.score(rollout)
