@@ -1,4 +1,5 @@
-"""`hybrid evaluate`: score a model on a file with gold tags."""
+"""`hybrid evaluate`: score a tagger on a file with gold tags, or a seq2seq model (corpus BLEU
+and chrF through sacreBLEU) on source and reference files."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import click
 
-from cli.params import FORMATS, MODEL_DIR
+from cli.params import FORMATS, MODEL_DIR, model_format
 
 
 @click.command()
@@ -19,12 +20,23 @@ from cli.params import FORMATS, MODEL_DIR
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Also write the figures as JSON to this file.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
-def evaluate(model, data_file: str, fmt: str | None, as_json: bool, output: str | None, batch_size: int) -> None:
-    """Tag DATA with MODEL and report accuracy and (for chunk tags) span P/R/F1 per type.
+@click.option("--references", "references_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="seq2seq models: reference translations aligned with the sources in --data.")
+@click.option("--beam", type=click.IntRange(1), default=5, show_default=True, help="seq2seq models: beam size.")
+@click.option("--length-penalty", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="seq2seq models: GNMT length penalty alpha.")
+def evaluate(model, data_file: str, fmt: str | None, as_json: bool, output: str | None, batch_size: int,
+             references_file: str | None, beam: int, length_penalty: float) -> None:
+    """Tag DATA with MODEL and report accuracy and (for chunk tags) span P/R/F1 per type; for a
+    seq2seq model, translate DATA and report sacreBLEU corpus BLEU and chrF against --references.
 
     \b
     hybrid evaluate --model runs/chunker/model --data test.txt
+    hybrid evaluate --model runs/de-en/model --data test2016.de --references test2016.en
     """
+    if model_format(model) == "hybrid-seq2seq":
+        _evaluate_seq2seq(model, data_file, references_file, beam, length_penalty, batch_size, as_json, output)
+        return
     import dataclasses
 
     from hybrid.config import atomic_write_text
@@ -44,5 +56,25 @@ def evaluate(model, data_file: str, fmt: str | None, as_json: bool, output: str 
     result["model"], result["data"] = str(model), str(data_file)
     text = json.dumps(result, indent=2)
     click.echo(text if as_json else format_report(result))
+    if output:
+        atomic_write_text(output, text + "\n")
+
+
+def _evaluate_seq2seq(model, data_file, references_file, beam, length_penalty, batch_size, as_json, output) -> None:
+    from hybrid.config import atomic_write_text
+    from hybrid.data.parallel import read_parallel
+    from hybrid.models.seq2seq_io import load_seq2seq
+    from hybrid.train.seq2seq import bleu_of
+
+    if references_file is None:
+        raise click.UsageError("a seq2seq model is scored against --references (aligned with --data)")
+    result = bleu_of(load_seq2seq(model), read_parallel(data_file, references_file), beam=beam,
+                     length_penalty=length_penalty, batch_size=min(batch_size, 64))
+    result.update(model=str(model), data=str(data_file), references=str(references_file), beam=beam,
+                  length_penalty=length_penalty)
+    text = json.dumps(result, indent=2)
+    click.echo(text if as_json else f"BLEU {result['bleu']:.2f}  chrF {result['chrf']:.2f}  "
+               f"({result['sentences']} sentences, beam {beam})\nBLEU signature: {result['bleu_signature']}\n"
+               f"chrF signature: {result['chrf_signature']}")
     if output:
         atomic_write_text(output, text + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -47,6 +48,14 @@ class ModelDirType(click.ParamType):
             hint = " (did you mean its model/ subdirectory?)" if (path / "model").is_dir() else ""
             self.fail(f"{value}: not a hybrid model directory, no {', '.join(missing)}{hint}", param, ctx)
         return path
+
+
+def model_format(model_dir) -> str:
+    """The `format` recorded in a model directory's config.json."""
+    try:
+        return json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("format", "")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return ""
 
 
 COLUMN = ColumnType()

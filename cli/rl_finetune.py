@@ -6,17 +6,9 @@ import json
 
 import click
 
-from cli.params import MODEL_DIR
+from cli.params import MODEL_DIR, model_format
 
 FILE = click.Path(exists=True, dir_okay=False)
-
-
-def model_format(model_dir) -> str:
-    """The `format` recorded in a model directory's config.json."""
-    try:
-        return json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("format", "")
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return ""
 
 
 @click.command("rl-finetune")

@@ -112,3 +112,18 @@ def test_rl_finetune_a_tagger_on_span_f1(tmp_path):
                                       "--batch-size", "4", "--train", str(data), "--dev", str(data), "--quiet"])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "rl" / "summary.json").read_text())["reward_signature"] == "span-f1"
+
+
+def test_evaluate_reports_bleu_and_chrf_of_a_seq2seq_model(trained, tmp_path):
+    model = str(trained / "run" / "model")
+    args = ["evaluate", "--model", model, "--data", str(trained / "dev.src"), "--references", str(trained / "dev.tgt")]
+    result = CliRunner().invoke(cli, [*args, "--json", "--beam", "2", "--output", str(tmp_path / "f.json")])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["sentences"] == 20 and 0 <= figures["bleu"] <= 100 and figures["beam"] == 2
+    assert figures["bleu_signature"].startswith("nrefs:1|")
+    assert json.loads((tmp_path / "f.json").read_text()) == figures
+    table = CliRunner().invoke(cli, args)
+    assert table.exit_code == 0 and table.output.startswith("BLEU ")
+    missing = CliRunner().invoke(cli, ["evaluate", "--model", model, "--data", str(trained / "dev.src")])
+    assert missing.exit_code == 2 and "--references" in missing.output
