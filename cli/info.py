@@ -6,7 +6,7 @@ import json
 
 import click
 
-from cli.params import MODEL_DIR
+from cli.params import MODEL_DIR, model_format
 
 
 @click.command()
@@ -18,6 +18,9 @@ def info(directory, as_json: bool) -> None:
     from hybrid.models.io import default_model_path, read_config, read_training
 
     directory = directory or default_model_path()
+    if model_format(directory) == "hybrid-seq2seq":
+        _seq2seq_info(directory, as_json)
+        return
     config = read_config(directory)
     vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
     tags = vocab["tags"]["tokens"]
@@ -48,3 +51,27 @@ def info(directory, as_json: bool) -> None:
         for key in ("test", "test_accuracy", "test_f1"):
             if key in training:
                 click.echo(f"           {key}: {training[key]}")
+
+
+def _seq2seq_info(directory, as_json: bool) -> None:
+    from hybrid.config import to_dict
+    from hybrid.models.directory import read_training
+    from hybrid.models.seq2seq_io import read_seq2seq_config
+
+    config = read_seq2seq_config(directory)
+    vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+    sizes = {side: len(vocab[side]["tokens"]) for side in ("source", "target")}
+    training = read_training(directory)
+    if as_json:
+        click.echo(json.dumps({"model": str(directory), "config": to_dict(config), "vocabulary": sizes,
+                               "training": training}, indent=2))
+        return
+    m = config.model
+    click.echo(f"model      {directory} (seq2seq)")
+    click.echo(f"encoder    bidirectional {m.encoder}, {m.encoder_layers} layer(s), hidden {m.encoder_hidden} per direction")
+    click.echo(f"decoder    {m.decoder}, hidden {m.decoder_hidden}, {m.attention} attention, embeddings {m.embedding_dim}"
+               f"{' (tied with the output layer)' if m.tie_embeddings else ''}")
+    click.echo(f"vocabulary source {sizes['source']}, target {sizes['target']}")
+    if training:
+        click.echo(f"training   best dev BLEU {training.get('best_dev', float('nan')):.2f} at epoch "
+                   f"{training.get('best_epoch', training.get('best_step'))}")

@@ -127,3 +127,11 @@ def test_evaluate_reports_bleu_and_chrf_of_a_seq2seq_model(trained, tmp_path):
     assert table.exit_code == 0 and table.output.startswith("BLEU ")
     missing = CliRunner().invoke(cli, ["evaluate", "--model", model, "--data", str(trained / "dev.src")])
     assert missing.exit_code == 2 and "--references" in missing.output
+
+
+def test_info_describes_a_seq2seq_model(trained):
+    result = CliRunner().invoke(cli, ["info", str(trained / "run" / "model")])
+    assert result.exit_code == 0, result.output
+    assert "(seq2seq)" in result.output and "general attention" in result.output
+    as_json = json.loads(CliRunner().invoke(cli, ["info", str(trained / "run" / "model"), "--json"]).output)
+    assert as_json["config"]["model"]["embedding_dim"] == 16 and as_json["vocabulary"]["target"] > 4
