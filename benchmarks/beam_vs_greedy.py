@@ -46,7 +46,7 @@ def main() -> None:
             g = greedy(model, memory, max_length=limit, **special)
             b1 = beam_search(model, memory, beam=1, max_length=limit, **special)
             b = beam_search(model, memory, beam=args.beam, max_length=limit, **special)
-            beam1_differs += int((~(g.tokens == b1.tokens).all(1)).sum()) if g.tokens.shape == b1.tokens.shape else len(chunk)
+            beam1_differs += sum(a != c for a, c in zip(g.tokens.tolist(), b1.tokens.tolist(), strict=True))
             for i in range(len(chunk)):
                 if b.scores[i] < g.scores[i] - 1e-4:
                     worse.append({"sentence": start + i + 1, "greedy": float(g.scores[i]), "beam": float(b.scores[i])})

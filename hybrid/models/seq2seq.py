@@ -151,8 +151,13 @@ class Seq2Seq(nn.Module):
     def log_prob(self, batch: Seq2SeqBatch) -> Tensor:
         """(B,) log p(tgt_out | src), the sum over target tokens incl. </s>; differentiable."""
         logits, _ = self(batch)
-        logp = F.log_softmax(logits.float(), dim=-1).gather(2, batch.tgt_out.unsqueeze(-1)).squeeze(-1)  # type: ignore[union-attr]
-        return (logp * batch.tgt_mask).sum(1)  # type: ignore[operator]
+        return _summed(F.log_softmax(logits.float(), dim=-1), batch.tgt_out, batch.tgt_mask)  # type: ignore[arg-type]
+
+
+def _summed(log_probs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """(N,) sum over real positions of log_probs (N, L, V) at targets (N, L)."""
+    picked = log_probs.gather(2, targets.unsqueeze(-1)).squeeze(-1)  # (N, L)
+    return (picked * mask.to(picked.dtype)).sum(1)
 
 
 def repeat_sources(src: Tensor, src_mask: Tensor, n: int) -> tuple[Tensor, Tensor]:
@@ -167,7 +172,5 @@ def score_sequences(model: Seq2Seq, src: Tensor, src_mask: Tensor, tokens: Tenso
     tgt_in = torch.cat([torch.full_like(tokens[:, :1], bos), tokens[:, :-1]], 1)
     logits, _ = model(Seq2SeqBatch(src, src_mask, tgt_in, tokens, mask))
     logp_all = F.log_softmax(logits.float(), dim=-1)  # (N, L, V)
-    logp = logp_all.gather(2, tokens.unsqueeze(-1)).squeeze(-1)
-    entropy = -(logp_all.exp() * logp_all).sum(-1)
-    m = mask.to(logp.dtype)
-    return (logp * m).sum(1), (entropy * m).sum(1)
+    entropy = -(logp_all.exp() * logp_all).sum(-1)  # (N, L)
+    return _summed(logp_all, tokens, mask), (entropy * mask.to(entropy.dtype)).sum(1)

@@ -8,8 +8,9 @@ import itertools
 import pytest
 import torch
 
-from hybrid.data.parallel import Seq2SeqBatch, Seq2SeqVocabs
+from hybrid.data.parallel import Seq2SeqVocabs
 from hybrid.decoding import beam_search, greedy, sample
+from hybrid.models.seq2seq import score_sequences
 from tests.seq2seq_tiny import random_pairs, tiny_model
 
 PAIRS = random_pairs()
@@ -24,10 +25,7 @@ def _memory(model, n=12):
 
 def _score_outputs(model, batch, generated):
     """The model's log-probability of each generated row, by teacher forcing."""
-    tokens, mask = generated.tokens, generated.mask
-    tgt_in = torch.cat([torch.full_like(tokens[:, :1], VOCABS.bos), tokens[:, :-1]], 1)
-    full = Seq2SeqBatch(batch.src, batch.src_mask, tgt_in, tokens, mask)
-    return model.log_prob(full)
+    return score_sequences(model, batch.src, batch.src_mask, generated.tokens, generated.mask, VOCABS.bos)[0]
 
 
 @pytest.mark.parametrize("seed", range(12))
