@@ -23,7 +23,8 @@ def info(directory, as_json: bool) -> None:
         return
     config = read_config(directory)
     vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
-    tags = vocab["tags"]["tokens"]
+    ctc = config.model.layer == "ctc"
+    tags = vocab["labels"]["tokens"][1:] if ctc else vocab["tags"]["tokens"]  # a CTC model's: its labels, blank left out
     training = read_training(directory)
     if as_json:
         click.echo(json.dumps({"model": str(directory), "config": to_dict(config), "tags": tags,
@@ -33,8 +34,16 @@ def info(directory, as_json: bool) -> None:
     click.echo(f"model      {directory}")
     # the count-based HMM decodes without constraints (its rows must stay distributions)
     constraints = "none" if m.layer == "hmm-classic" else m.constraints
-    click.echo(f"layer      {m.layer} (constraints: {constraints}, loss: {m.loss})")
-    if m.layer == "hmm-classic":
+    if ctc:
+        click.echo(f"layer      ctc (labels not aligned with the input; decoding: "
+                   f"{'best path' if m.ctc_beam == 1 else f'prefix beam {m.ctc_beam}'})")
+    else:
+        click.echo(f"layer      {m.layer} (constraints: {constraints}, loss: {m.loss})")
+    if ctc:
+        click.echo(f"encoder    {m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
+                   f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
+        click.echo(f"inputs     tokens ({len(vocab['inputs']['tokens'])}, dim {m.word_dim})")
+    elif m.layer == "hmm-classic":
         click.echo(f"model      bigram HMM from counts, no network (smoothing: transitions {m.hmm_transition_smoothing}, "
                    f"emissions {m.hmm_emission_smoothing}; words seen <= {m.hmm_rare_words}x -> unknown-word classes)")
         click.echo(f"inputs     {len(vocab['words']['tokens'])} symbols (words and unknown-word classes)")
@@ -43,8 +52,11 @@ def info(directory, as_json: bool) -> None:
                    f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
         click.echo(f"inputs     words ({len(vocab['words']['tokens'])}, dim {m.word_dim}), chars ({m.char_encoder}), "
                    f"features {list(d.feature_columns) or 'none'}")
-    click.echo(f"data       format {d.format}, word column {d.word_column}, tag column {d.tag_column}")
-    click.echo(f"tags ({len(tags)})  {' '.join(tags)}")
+    if ctc:
+        click.echo(f"data       format {d.format} (input tokens<TAB>labels)")
+    else:
+        click.echo(f"data       format {d.format}, word column {d.word_column}, tag column {d.tag_column}")
+    click.echo(f"{'labels' if ctc else 'tags'} ({len(tags)})  {' '.join(tags)}")
     if training:
         click.echo(f"training   best dev {training.get('metric')} {training.get('best_dev', float('nan')):.2f} "
                    f"at epoch {training.get('best_epoch')}, {training.get('train_minutes')} min")

@@ -46,6 +46,9 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
 
     directory = model if model is not None else default_model_path()
     config = read_config(directory)
+    if config.model.layer == "ctc":
+        _tag_ctc(directory, input_file, k, batch_size, output)
+        return
     data = config.data
     encode, predict = load_engine(directory, config.model, choose_engine(engine, config.model, k), k, batch_size)
     if fmt is None:
@@ -75,6 +78,30 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
                     parts.append("# k-best scores: " + " ".join(f"{score:.4f}" for _, score in best) + "\n")
                 parts.append(format_tagged(sentence, columns))
             out.write("".join(parts))
+            out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+def _tag_ctc(directory, input_file: str, k: int, batch_size: int, output: str) -> None:
+    """A CTC model reads one input per line (tokens; a second TAB column of labels is ignored)
+    and writes its label sequence per line; blank and '#' lines are skipped."""
+    import torch
+
+    from hybrid.data.batching import chunked
+    from hybrid.data.pairs import read_pairs
+    from hybrid.models.io import load_tagger
+
+    if k != 1:
+        raise click.UsageError("a CTC model prints its best labelling only (--k 1); its decoding beam is "
+                               "set at training (--ctc-beam)")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model = load_tagger(directory)
+    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        for chunk in chunked(read_pairs(input_file, require_labels=False), 4 * batch_size):
+            out.write("".join(" ".join(labels) + "\n" for labels in model.predict(chunk, batch_size)))
             out.flush()
     finally:
         if out is not sys.stdout:

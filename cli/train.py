@@ -1,4 +1,4 @@
-"""`hybrid train`: train a tagger on a CoNLL / CoNLL-U file."""
+"""`hybrid train`: train a tagger on a CoNLL / CoNLL-U file (or a CTC model on pairs)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ OVERRIDES = {
     "hmm_rare_words": ("model", "hmm_rare_words"), "hmm_emission_smoothing": ("model", "hmm_emission_smoothing"),
     "hmm_transition_smoothing": ("model", "hmm_transition_smoothing"),
     "hmm_prior_scale": ("model", "hmm_prior_scale"), "hmm_transition_scale": ("model", "hmm_transition_scale"),
-    "hmm_tune_scales": ("model", "hmm_tune_scales"),
+    "hmm_tune_scales": ("model", "hmm_tune_scales"), "ctc_beam": ("model", "ctc_beam"),
 }
 
 
@@ -36,8 +36,9 @@ OVERRIDES = {
               help="Share of --train held out as dev when --dev is not given.  [default: 0.1]")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Run directory: the best model goes to OUT/model, logs and checkpoint beside it.")
-@click.option("--format", "fmt", type=click.Choice(["conll", "conllu"]), default=None,
-              help="Input format.  [default: conll]")
+@click.option("--format", "fmt", type=click.Choice(["conll", "conllu", "pairs"]), default=None,
+              help="Input format; pairs (for --layer ctc): 'input tokens<TAB>labels' per line.  "
+                   "[default: conll, pairs for --layer ctc]")
 @click.option("--word-column", type=COLUMN, default=None, help="Word column (index or CoNLL-U field).  [default: 0]")
 @click.option("--tag-column", type=COLUMN, default=None,
               help="Tag column (index, -1 = last, or CoNLL-U field such as upos, xpos).  [default: -1]")
@@ -45,11 +46,12 @@ OVERRIDES = {
               help="Extra input column with its own embedding, e.g. the POS column 1 of CoNLL-2000. Repeatable.")
 @click.option("--encoder", type=click.Choice(["lstm", "gru", "rnn", "peephole"]), default=None,
               help="Recurrent encoder cell.  [default: lstm]")
-@click.option("--layer", type=click.Choice(["crf", "softmax", "hmm", "hmm-classic"]), default=None,
+@click.option("--layer", type=click.Choice(["crf", "softmax", "hmm", "hmm-classic", "ctc"]), default=None,
               help="Structured output layer: crf, softmax (no structure), hmm (the DNN-HMM "
-                   "hybrid: posteriors over the tag prior, transitions from tag-bigram counts), or "
+                   "hybrid: posteriors over the tag prior, transitions from tag-bigram counts), "
                    "hmm-classic (no network: a bigram HMM counted from the data, seconds; "
-                   "encoder options do not apply).  "
+                   "encoder options do not apply), or ctc (labels not aligned with the input, "
+                   "read from pairs; char and feature options do not apply).  "
                    "[default: crf]")
 @click.option("--char-encoder", type=click.Choice(["lstm", "cnn", "none"]), default=None,
               help="Character features of each word.  [default: lstm]")
@@ -81,6 +83,8 @@ OVERRIDES = {
 @click.option("--hmm-tune-scales/--no-hmm-tune-scales", default=None,
               help="hmm: after training, choose both scales on dev from a small grid (they only "
                    "change decoding).  [default: tune]")
+@click.option("--ctc-beam", type=click.IntRange(1), default=None,
+              help="ctc: decoding beam; 1 = best path, more = prefix beam search.  [default: 1]")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs.  [default: 30]")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None,
               help="Stop after this many minutes of training (the best model so far is kept).")
@@ -104,6 +108,8 @@ def train(train_file, dev_file, out_dir, config_file, device, resume, quiet, **o
     UD POS tagging:
         hybrid train --format conllu --tag-column upos --train en_ewt-ud-train.conllu \\
             --dev en_ewt-ud-dev.conllu --out runs/pos
+    Unaligned labels with a CTC head (lines 'input tokens<TAB>labels'):
+        hybrid train --layer ctc --train pairs.tsv --word-dim 32 --hidden-size 64 --out runs/ctc
     """
     import torch
 
@@ -127,6 +133,12 @@ def train(train_file, dev_file, out_dir, config_file, device, resume, quiet, **o
             value = tuple(value)
         sections[section] = dataclasses.replace(sections[section], **{field: value})
     config = TaggerConfig(**sections)
+    ctc = config.model.layer == "ctc"
+    if ctc and options.get("fmt") is None:
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, format="pairs"))
+    if ctc != (config.data.format == "pairs"):
+        raise click.UsageError("--layer ctc reads --format pairs, and pairs are for --layer ctc only"
+                               f" (got layer {config.model.layer}, format {config.data.format})")
     summary = train_tagger(config, train_file, out_dir, dev_file, resume=resume, progress=not quiet,
                            log=click.echo, device=device)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

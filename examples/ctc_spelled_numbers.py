@@ -1,6 +1,10 @@
 """Spelled-out numbers -> digits with a character BiLSTM and a CTC head.
 
     python examples/ctc_spelled_numbers.py [--seed 0] [--epochs 30]
+    python examples/ctc_spelled_numbers.py --write-pairs data/numbers   # files for the CLI:
+    hybrid train --layer ctc --train data/numbers/train.tsv --word-dim 32 --hidden-size 64 \
+        --dropout 0 --lr 0.003 --out runs/numbers
+    hybrid evaluate --model runs/numbers/model --data data/numbers/test.tsv
 
 Input: the characters of "three hundred and twelve" ('_' for spaces); output: "3 1 2", not
 aligned with the input. Numbers 0..999; a held-out fifth of them is never seen in training.
@@ -13,10 +17,12 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from pathlib import Path
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
+from hybrid.metrics import edit_distance
 from hybrid.models.ctc import CTCModel
 
 ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen " \
@@ -33,20 +39,12 @@ def spell(n: int) -> str:
     return ONES[n // 100] + " hundred" + ("" if rest == 0 else " and " + spell(rest))
 
 
-def edit_distance(a: list, b: list) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--beam", type=int, default=8)
+    ap.add_argument("--write-pairs", metavar="DIR", help="write DIR/train.tsv and DIR/test.tsv (same split) and stop")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -54,6 +52,14 @@ def main() -> None:
     numbers = list(range(1000))
     rng.shuffle(numbers)
     test_nums, train_nums = numbers[:200], numbers[200:]
+    if args.write_pairs:
+        out = Path(args.write_pairs)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, nums in (("train", train_nums), ("test", test_nums)):
+            lines = (" ".join(spell(n).replace(" ", "_")) + "\t" + " ".join(str(n)) + "\n" for n in nums)
+            (out / f"{name}.tsv").write_text("".join(lines), encoding="utf-8")
+        print(f"wrote {out}/train.tsv ({len(train_nums)} pairs) and {out}/test.tsv ({len(test_nums)})")
+        return
 
     chars = sorted(set("".join(spell(n).replace(" ", "_") for n in range(1000))))
     char_id = {c: i + 1 for i, c in enumerate(chars)}  # 0 pads

@@ -122,7 +122,7 @@ def load_json(cls: type[C], path: str | Path) -> C:
 class DataConfig:
     """Which columns of the input files are words, tags and extra features."""
 
-    format: typing.Literal["conll", "conllu", "text"] = "conll"
+    format: typing.Literal["conll", "conllu", "text", "pairs"] = "conll"  # pairs: input<TAB>labels (CTC)
     word_column: int | str = 0
     tag_column: int | str = -1
     feature_columns: tuple[int | str, ...] = ()
@@ -146,7 +146,7 @@ class ModelConfig:
     bidirectional: bool = True
     dropout: float = 0.5
     word_dropout: float = 0.05
-    layer: typing.Literal["crf", "softmax", "hmm", "hmm-classic"] = "crf"
+    layer: typing.Literal["crf", "softmax", "hmm", "hmm-classic", "ctc"] = "crf"
     # training loss on the chain: auto = the layer's own (CRF: nll; HMM: per-token cross-entropy)
     loss: typing.Literal["auto", "nll", "perceptron", "hinge"] = "auto"
     constraints: typing.Literal["none", "BIO", "IOB1", "BIOES", "auto"] = "auto"
@@ -162,6 +162,10 @@ class ModelConfig:
     hmm_prior_scale: float = 1.0
     hmm_transition_scale: float = 1.0
     hmm_tune_scales: bool = True
+    # ctc only (labels not aligned with the input; word_dim, encoder, hidden_size, num_layers,
+    # bidirectional and dropout apply, char and feature options do not): the decoding beam,
+    # 1 = best path (argmax per position, collapsed), more = CTC prefix beam search
+    ctc_beam: int = 1
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ class TrainConfig:
     max_minutes: float | None = None
     dev_fraction: float = 0.1
     seed: int = 1
-    metric: typing.Literal["auto", "f1", "accuracy"] = "auto"
+    metric: typing.Literal["auto", "f1", "accuracy", "label_accuracy"] = "auto"
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,36 @@ def evaluate_tags(
     return result
 
 
+def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions turning a into b."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def label_error_rate(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Scores of unaligned label sequences (CTC): LER = edit distance / reference labels (%),
+    label accuracy = 100 - LER (HTK's 'Acc'), and the share of sentences exactly right."""
+    if len(gold) != len(pred):
+        raise ValueError(f"expected as many predicted sequences as gold ones, got {len(pred)} vs {len(gold)}")
+    errors = sum(edit_distance(g, p) for g, p in zip(gold, pred, strict=True))
+    labels = sum(len(g) for g in gold)
+    ler = 100 * errors / max(labels, 1)
+    return {
+        "sentences": len(gold), "labels": labels, "errors": errors, "ler": ler, "label_accuracy": 100 - ler,
+        "sentence_accuracy": 100 * sum(list(g) == list(p) for g, p in zip(gold, pred, strict=True)) / max(len(gold), 1),
+    }
+
+
 def format_report(result: dict[str, Any]) -> str:
-    """A plain-text table of an `evaluate_tags` result."""
+    """A plain-text table of an `evaluate_tags` (or `label_error_rate`) result."""
+    if "ler" in result:
+        return (f"sentences {result['sentences']}  labels {result['labels']}  errors {result['errors']}  "
+                f"LER {result['ler']:.2f}%  label accuracy {result['label_accuracy']:.2f}%  "
+                f"sentence accuracy {result['sentence_accuracy']:.2f}%")
     lines = [f"sentences {result['sentences']}  tokens {result['tokens']}  accuracy {result['accuracy']:.2f}%"]
     if "f1" in result:
         lines.append(f"{'type':<10} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import queue
 import random
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hybrid.data.sentence import Sentence
 from hybrid.data.vocab import Vocabulary, normalize_word
@@ -187,9 +187,11 @@ def length_sorted_groups(sentences: Sequence[Sentence], batch_size: int) -> list
 
 
 def length_sorted_batches(
-    sentences: Sequence[Sentence], batch_size: int, shuffle: bool = False, seed: int = 0
-) -> list[list[Sentence]]:
-    """Group sentences of similar length into batches (less padding); shuffled by `seed`."""
+    sentences: Sequence[Any], batch_size: int, shuffle: bool = False, seed: int = 0,
+    length: Callable[[Any], int] = lambda s: len(s.words),
+) -> list[list[Any]]:
+    """Group sentences (or any items with a `length`) of similar length into batches (less
+    padding); shuffled by `seed`."""
     order = list(range(len(sentences)))
     rng = random.Random(seed)
     if shuffle:
@@ -197,7 +199,7 @@ def length_sorted_batches(
     pool = batch_size * 50  # sort within pools so batches differ from epoch to epoch
     batches = []
     for start in range(0, len(order), pool):
-        chunk = sorted(order[start : start + pool], key=lambda i: len(sentences[i].words))
+        chunk = sorted(order[start : start + pool], key=lambda i: length(sentences[i]))
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     if shuffle:
         rng.shuffle(batches)

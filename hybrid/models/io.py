@@ -12,6 +12,8 @@ from typing import Any
 from safetensors.torch import load_file
 
 from hybrid.config import TaggerConfig
+from hybrid.data.pairs import CTCVocabs
+from hybrid.models.ctc import CTCModel
 from hybrid.models.directory import (  # noqa: F401  (re-exported: the torch-free half of this module)
     DEFAULT_MODEL,
     FILES,
@@ -28,7 +30,7 @@ from hybrid.models.tagger import Tagger
 
 
 def save_tagger(
-    tagger: Tagger | ClassicHMMTagger, directory: str | Path, config: TaggerConfig, training: dict[str, Any] | None = None,
+    tagger: Tagger | ClassicHMMTagger | CTCModel, directory: str | Path, config: TaggerConfig, training: dict[str, Any] | None = None,
     half: bool = False,
 ) -> Path:
     """Write the tagger to `directory` atomically (a temporary sibling renamed into place).
@@ -39,11 +41,16 @@ def save_tagger(
                                  tagger.state_dict(), training, half)
 
 
-def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagger:
+def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagger | CTCModel:
     """Rebuild a tagger from its directory (default: the bundled English UPOS model);
-    predictions are identical to the saved model's."""
+    predictions are identical to the saved model's. A `layer: ctc` directory gives a CTCModel."""
     directory = default_model_path() if directory is None else Path(directory)
     config = read_config(directory)
+    if config.model.layer == "ctc":
+        ctc_vocabs, state = read_model_files(directory, load_file, CTCVocabs.from_dict)
+        model = CTCModel.from_config(config.model, ctc_vocabs)
+        load_weights(model, state, directory)
+        return model.eval()
     vocabs, state = read_model_files(directory, load_file)
     tagger: Tagger | ClassicHMMTagger
     if config.model.layer == "hmm-classic":

@@ -42,7 +42,9 @@ def build_layer(
                         transition_scale=transition_scale)
     if kind == "hmm-classic":
         raise ConfigError("hmm-classic is a count-based HMM with no network: build it with ClassicHMMTagger.fit")
-    raise ConfigError(f"unknown layer {kind!r}; expected one of crf, softmax, hmm, hmm-classic")
+    if kind == "ctc":
+        raise ConfigError("ctc labels are not aligned with the words: build it with CTCModel.from_config")
+    raise ConfigError(f"unknown layer {kind!r}; expected one of crf, softmax, hmm, hmm-classic, ctc")
 
 
 class CharFeatureCache:

@@ -23,6 +23,7 @@ from hybrid.models.hmm_tagger import ClassicHMMTagger
 from hybrid.models.io import save_tagger
 from hybrid.models.tagger import Tagger
 from hybrid.structured import HMMLayer
+from hybrid.train.ctc import read_labelled_pairs, train_ctc_model
 from hybrid.train.trainer import TaggerTrainer, dev_metric, evaluate
 
 
@@ -34,7 +35,7 @@ def read_tagged(path: str | Path, data: DataConfig, require_tags: bool = True) -
     ))
 
 
-def split_dev(sentences: list[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+def split_dev(sentences: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
     """Hold out a seeded random `fraction` of the training sentences as a dev set."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"dev fraction must be between 0 and 1, got {fraction}")
@@ -77,13 +78,22 @@ def train_tagger(
     """Train a tagger on `train_path`; the best model lands in `out_dir/model`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    train = read_tagged(train_path, config.data)
+    ctc = config.model.layer == "ctc"
+    if ctc != (config.data.format == "pairs"):
+        raise ValueError(f"the {config.model.layer} layer reads "
+                         f"{'pairs (input<TAB>labels)' if ctc else 'tagged CoNLL / CoNLL-U'} data, "
+                         f"not format {config.data.format!r}")
+    read: Callable[[str | Path], list[Any]] = read_labelled_pairs if ctc else (
+        lambda path: read_tagged(path, config.data))
+    train = read(train_path)
     if dev_path is not None:
-        dev = read_tagged(dev_path, config.data)
+        dev = read(dev_path)
     else:
         train, dev = split_dev(train, config.train.dev_fraction, config.train.seed)
     save_json(config, out_dir / "config.json")
-    if config.model.layer == "hmm-classic":
+    if ctc:
+        summary = train_ctc_model(config, train, dev, out_dir, resume, progress, log, device)
+    elif config.model.layer == "hmm-classic":
         summary = fit_classic_hmm(config, train, dev, out_dir, log=log)
     else:
         torch.manual_seed(config.train.seed)

@@ -54,7 +54,7 @@ class TaggerTrainer:
         log: Callable[[str], None] | None = None, device: str = "cpu",
     ):
         self.device = torch.device(device)
-        self.tagger = tagger.to(self.device)
+        self.model = tagger.to(self.device)  # a Tagger, or any model the hooks below handle
         self.config = config
         self.out_dir = Path(out_dir)
         self.progress = progress
@@ -68,15 +68,30 @@ class TaggerTrainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda epoch: 1.0 / (1.0 + t.lr_decay * epoch)
         )
-        self.metric = dev_metric(config, tagger.tag_names)
+        self.metric = self._metric()
         self.state: dict[str, Any] = {
             "epoch": 0, "batch": 0, "best": -math.inf, "best_epoch": 0, "bad_epochs": 0,
             "elapsed": 0.0, "history": [],
         }
 
+    # the hooks a trainer of another model kind overrides (see hybrid.train.ctc)
+    def _metric(self) -> str:
+        return dev_metric(self.config, self.model.tag_names)
+
+    def _batches(self, train: list[Any], batch_size: int, seed: int) -> list[list[Any]]:
+        return length_sorted_batches(train, batch_size, shuffle=True, seed=seed)
+
+    def _loss(self, items: list[Any]) -> tuple[torch.Tensor, int]:
+        """Mean loss of a batch of training items, and the batch size."""
+        batch = self.model.vocabs.encode(items, with_tags=True).to(self.device)
+        return self.model.loss(batch), len(batch)
+
+    def _evaluate(self, dev: list[Any]) -> dict[str, Any]:
+        return evaluate(self.model, dev)
+
     def _save_checkpoint(self) -> None:
         save_checkpoint(self.out_dir / CHECKPOINT, {
-            "model": self.tagger.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "trainer": self.state,
         })
 
@@ -85,7 +100,7 @@ class TaggerTrainer:
         if not path.is_file():
             return False
         ckpt = load_checkpoint(path, self.device)
-        self.tagger.load_state_dict(ckpt["model"])
+        self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
         self.state = ckpt["trainer"]
@@ -105,8 +120,8 @@ class TaggerTrainer:
         stop_reason = "epochs"
         while st["epoch"] < t.epochs:
             epoch = st["epoch"]
-            batches = length_sorted_batches(train, t.batch_size, shuffle=True, seed=t.seed + epoch)
-            self.tagger.train()
+            batches = self._batches(train, t.batch_size, seed=t.seed + epoch)
+            self.model.train()
             # running loss of this epoch; kept in the state so a resumed epoch reports all of it
             total, count = (st.get("loss_sum", 0.0), st.get("loss_count", 0)) if st["batch"] else (0.0, 0)
             bar = tqdm(
@@ -114,15 +129,14 @@ class TaggerTrainer:
                 total=len(batches), disable=None if self.progress else True, leave=False,  # None: off when not a terminal
             )
             for i in range(st["batch"], len(batches)):
-                batch = self.tagger.vocabs.encode(batches[i], with_tags=True).to(self.device)
-                loss = self.tagger.loss(batch)
+                loss, size = self._loss(batches[i])
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if t.clip_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(self.tagger.parameters(), t.clip_norm)
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.clip_norm)
                 self.optimizer.step()
-                total += loss.item() * len(batch)
-                count += len(batch)
+                total += loss.item() * size
+                count += size
                 st["batch"], st["loss_sum"], st["loss_count"] = i + 1, total, count
                 bar.update(1)
                 bar.set_postfix(loss=f"{total / count:.3f}", best=f"{st['best']:.2f}")
@@ -134,7 +148,7 @@ class TaggerTrainer:
                     self._save_checkpoint()
                     last_ckpt = time.monotonic()
             bar.close()
-            scores = evaluate(self.tagger, dev)
+            scores = self._evaluate(dev)
             score = scores[self.metric]
             record = {
                 "epoch": epoch + 1, "loss": total / max(count, 1), "dev": score, "metric": self.metric,
@@ -144,7 +158,7 @@ class TaggerTrainer:
             improved = score > st["best"]
             if improved:
                 st["best"], st["best_epoch"], st["bad_epochs"] = score, epoch + 1, 0
-                save_tagger(self.tagger, self.out_dir / "model", self.config, self._summary("running"))
+                save_tagger(self.model, self.out_dir / "model", self.config, self._summary("running"))
             else:
                 st["bad_epochs"] += 1
             self.log(

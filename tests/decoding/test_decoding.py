@@ -58,9 +58,9 @@ def test_scores_are_the_models_log_probability_and_rows_stop_at_eos(seed):
                 assert SPECIAL["bos"] not in row[:n] and SPECIAL["pad"] not in row[:n]
 
 
-def _exhaustive_best(model, memory, max_length, vocabs):
+def _exhaustive_best(model, memory, max_length, vocabs, alpha=0.0):
     """Best hypothesis per source over every sequence: ended by </s> within max_length, or
-    max_length tokens without one (what the decoders may return)."""
+    max_length tokens without one (what the decoders may return); by log p / lp(length)."""
     allowed = [i for i in range(len(vocabs.target)) if i not in (vocabs.bos, vocabs.target.pad_index)]
     best = []
     for row in range(memory.mask.shape[0]):
@@ -75,13 +75,13 @@ def _exhaustive_best(model, memory, max_length, vocabs):
                     logits, state, _ = model.step(one, state, tokens)
                     total += torch.log_softmax(logits.double(), -1)[0, t].item()
                     tokens = torch.tensor([t])
-                scores[seq] = total
+                scores[seq] = total / ((5.0 + length) / 6.0) ** alpha
         best.append(max(scores.values()))
     return torch.tensor(best, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_a_beam_wider_than_the_search_space_finds_the_exact_best(seed):
+@pytest.mark.parametrize(("seed", "alpha"), [(0, 0.0), (1, 0.0), (2, 0.0), (0, 1.0), (1, 2.0)])
+def test_a_beam_wider_than_the_search_space_finds_the_exact_best(seed, alpha):
     pairs = random_pairs(10, seed=seed, max_len=3)
     small = Seq2SeqVocabs.build([p.__class__(p.inputs, tuple(w for w in p.labels if w in ("w0", "w1")) or ("w0",))
                                  for p in pairs])
@@ -91,8 +91,10 @@ def test_a_beam_wider_than_the_search_space_finds_the_exact_best(seed):
     special = {"bos": small.bos, "eos": small.eos, "pad": small.target.pad_index}
     with torch.no_grad():
         memory = model.encode(batch.src, batch.src_mask)
-        out = beam_search(model, memory, beam=64, max_length=3, **special)
-        torch.testing.assert_close(out.scores.double(), _exhaustive_best(model, memory, 3, small), atol=1e-5, rtol=0)
+        out = beam_search(model, memory, beam=64, max_length=3, length_penalty=alpha, **special)
+        lengths = out.mask.sum(1).double()
+        torch.testing.assert_close(out.scores.double() / ((5.0 + lengths) / 6.0) ** alpha,
+                                   _exhaustive_best(model, memory, 3, small, alpha), atol=1e-5, rtol=0)
 
 
 def test_sampling_is_seeded_and_top_k_one_is_greedy():
@@ -125,3 +127,19 @@ def test_bad_beam_arguments(bad):
         beam_search(model, memory, **SPECIAL, **bad)
     with pytest.raises(ValueError, match="temperature"):
         sample(model, memory, temperature=0.0, **SPECIAL)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_beam_never_scores_below_greedy_and_its_greedy_fallback_is_what_guarantees_it(seed):
+    model = tiny_model(VOCABS, seed, scale=4.0, attention=["dot", "general", "additive"][seed % 3])
+    with torch.no_grad():
+        memory, batch = _memory(model, 24)
+        g = greedy(model, memory, max_length=12, **SPECIAL)
+        for beam in (2, 3, 5):
+            out = beam_search(model, memory, beam=beam, max_length=12, with_attention=True, **SPECIAL)
+            assert bool((out.scores >= g.scores - 1e-5).all())
+            torch.testing.assert_close(out.scores, _score_outputs(model, batch, out))  # tokens and score agree
+            pure = beam_search(model, memory, beam=beam, max_length=12, keep_greedy=False, **SPECIAL)
+            lost = pure.scores < g.scores - 1e-5  # where the beam alone lost the greedy path, greedy is returned
+            assert torch.equal(out.tokens[lost][:, : g.tokens.shape[1]], g.tokens[lost])
+            assert torch.equal(out.scores[~lost], pure.scores[~lost])
