@@ -266,3 +266,29 @@ class ReinforceConfig:
     max_length: int = 60
     dev_beam: int = 1
     seed: int = 1
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Adversarial (SeqGAN-style) training: per round, g_steps policy-gradient updates of the
+    generator on the discriminator's Monte Carlo rollout rewards, then d_steps discriminator
+    updates, each on d_samples fresh generated sequences against as many real ones for d_epochs."""
+
+    rounds: int = 100
+    g_steps: int = 1
+    d_steps: int = 5
+    d_epochs: int = 3
+    d_samples: int = 1024
+    rollouts: int = 16  # completions per prefix; 0 = one reward per sequence (D of the whole output)
+    batch_size: int = 64
+    g_lr: float = 1e-3
+    d_lr: float = 1e-4
+    baseline: typing.Literal["none", "mean"] = "mean"  # per position: the batch mean of the rewards
+    label_smoothing: float = 0.0  # real pairs labelled 1 - label_smoothing
+    mismatched: bool = True  # conditional data: real x with another example's y as extra negatives
+    mle_every: int = 0  # an MLE (teacher forcing) step after every N g-steps; 0 = none
+    pretrain_d_steps: int = 10
+    eval_every: int = 10
+    max_minutes: float | None = None
+    clip_norm: float = 5.0
+    seed: int = 1

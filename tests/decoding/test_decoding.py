@@ -143,3 +143,13 @@ def test_beam_never_scores_below_greedy_and_its_greedy_fallback_is_what_guarante
             lost = pure.scores < g.scores - 1e-5  # where the beam alone lost the greedy path, greedy is returned
             assert torch.equal(out.tokens[lost][:, : g.tokens.shape[1]], g.tokens[lost])
             assert torch.equal(out.scores[~lost], pure.scores[~lost])
+
+
+def test_categorical_draws_follow_the_probabilities_and_never_a_zero():
+    from hybrid.decoding.search import categorical
+
+    probs = torch.tensor([[0.0, 0.2, 0.0, 0.5, 0.3], [1.0, 0.0, 0.0, 0.0, 0.0]]).repeat(20000, 1)
+    draws = categorical(probs * 3.0, torch.Generator().manual_seed(0)).view(20000, 2)  # unnormalised is fine
+    counts = torch.bincount(draws[:, 0], minlength=5).float() / 20000
+    assert counts[0] == 0 and counts[2] == 0 and bool((draws[:, 1] == 0).all())
+    torch.testing.assert_close(counts, probs[0], atol=0.015, rtol=0)  # ~5 standard errors
