@@ -80,6 +80,8 @@ def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size
         tagger_config = read_config(model_dir)
         if tagger_config.model.layer == "hmm-classic":
             raise click.UsageError("the classic HMM has no network to fine-tune")
+        if tagger_config.model.layer == "ctc":
+            raise click.UsageError("REINFORCE fine-tuning covers chain taggers and seq2seq models, not CTC models")
         policy = TaggerPolicy(load_tagger(model_dir), tagger_config)
         train, dev = read_tagged(train_file, tagger_config.data), read_tagged(dev_file, tagger_config.data)
     summary = reinforce(policy, config, train, dev, out_dir, resume=resume, progress=not quiet, log=click.echo,

@@ -96,6 +96,8 @@ class CTCVocabs:
         inputs: list[str] = []
         labels: list[str] = []
         for p in pairs:
+            if BLANK in p.labels:
+                raise DataFormatError(f"the label {BLANK!r} is reserved for the CTC blank", p.source, p.line)
             inputs.extend(p.inputs)
             labels.extend(p.labels)
         return cls(Vocabulary(inputs, min_freq=min_freq), Vocabulary(labels, pad=BLANK, unk=None))

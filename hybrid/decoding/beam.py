@@ -51,6 +51,7 @@ def beam_search(model: Any, memory: Any, bos: int, eos: int, pad: int, beam: int
     attention: Tensor | None = None  # (B, K, t, S)
     pool = _Pool(b, max_length, memory.mask.shape[1] if with_attention else 0, pad, device)
     bound_scale = _lp(max_length, length_penalty)
+    closed = torch.zeros(b, dtype=torch.bool, device=device)  # done sources: their pool is final
     for t in range(max_length):
         logits, state, weights = model.step(memory, state, tokens)
         logp = never_emit(F.log_softmax(logits.float(), dim=-1), bos, pad)  # (B*K, V)
@@ -59,7 +60,7 @@ def beam_search(model: Any, memory: Any, bos: int, eos: int, pad: int, beam: int
         step_attention = weights.view(b, k, 1, -1) if with_attention else None
         kth_best = total.view(b, k * v).topk(k, dim=-1).values[:, -1:]  # (B, 1)
         ended = total[..., eos]  # (B, K)
-        ended = ended.masked_fill(ended < kth_best, float("-inf"))  # </s> only from the top `beam`
+        ended = ended.masked_fill((ended < kth_best) | closed.unsqueeze(1), float("-inf"))  # </s> from the top `beam`
         pool.offer(ended, ended / _lp(t + 1, length_penalty), history, attention, step_attention, eos)
         top, index = total.index_fill(-1, torch.tensor([eos], device=device), float("-inf")).view(
             b, k * v).topk(k, dim=-1)  # (B, K) the best open extensions
@@ -71,12 +72,13 @@ def beam_search(model: Any, memory: Any, bos: int, eos: int, pad: int, beam: int
                 if attention is not None else _gather(step_attention, parent)
         state = state.select((rows.unsqueeze(1) * k + parent).view(-1))
         tokens = token.view(-1)
-        done = pool.norm >= scores.max(1).values / bound_scale
+        closed |= pool.norm >= scores.max(1).values / bound_scale
         if length_penalty > 0:
-            done |= pool.count >= k
-        if bool(done.all()):
+            closed |= pool.count >= k
+        if bool(closed.all()):
             break
-    else:  # max_length reached: the open hypotheses compete unfinished
+    else:  # max_length reached: the open hypotheses of sources still searching compete unfinished
+        scores = scores.masked_fill(closed.unsqueeze(1), float("-inf"))
         pool.offer(scores, scores / bound_scale, history[..., :-1], None if attention is None else attention[:, :, :-1],
                    None if attention is None else attention[:, :, -1:], history[..., -1])
     if fallback is not None:

@@ -59,9 +59,12 @@ def sample(model: Any, memory: Any, bos: int, eos: int, pad: int, max_length: in
 def categorical(probs: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """One draw per row of probs (N, V), which need not be normalised, by the inverse CDF:
     on CPU ~100x faster than torch.multinomial for V in the thousands. Zero-probability
-    entries are never drawn."""
-    cdf = probs.cumsum(-1)  # (N, V)
-    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=cdf.dtype) * cdf[:, -1:]
+    entries are never drawn; the CDF is summed in float64, so tiny probabilities keep their share."""
+    cdf = probs.double().cumsum(-1)  # (N, V)
+    total = cdf[:, -1:]
+    if not bool((total > 0).all()):  # also catches NaN rows
+        raise ValueError("categorical: a row has no positive probability")
+    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=torch.float64) * total
     return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_max(probs.shape[-1] - 1)
 
 

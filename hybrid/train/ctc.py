@@ -15,6 +15,7 @@ import torch
 from hybrid.config import TaggerConfig
 from hybrid.data.batching import length_sorted_batches
 from hybrid.data.pairs import CTCVocabs, Pair, read_pairs
+from hybrid.errors import ConfigError
 from hybrid.metrics import label_error_rate
 from hybrid.models.ctc import CTCModel
 from hybrid.structured.ctc import min_frames
@@ -58,7 +59,7 @@ def train_ctc_model(config: TaggerConfig, train: list[Pair], dev: list[Pair], ou
                     device: str = "cpu") -> dict[str, Any]:
     """Build the CTC model from `config` and vocabularies counted on `train`, and train it."""
     if config.data.feature_columns:
-        raise ValueError("the CTC model reads the input tokens only: drop the feature columns")
+        raise ConfigError("the CTC model reads the input tokens only: drop the feature columns")
     vocabs = CTCVocabs.build(train, config.data.min_word_freq)
     impossible = [p for p in train if len(p.inputs) < min_frames(vocabs.labels.encode(p.labels))]
     if impossible and log is not None:

@@ -30,6 +30,7 @@ from torch import Tensor
 
 from hybrid.config import GANConfig, atomic_write_text, save_json
 from hybrid.decoding.search import categorical, sample
+from hybrid.errors import ConfigError
 from hybrid.models.discriminator import Discriminator
 from hybrid.models.language_model import EmptyMemory, LanguageModel
 from hybrid.train.checkpoint import load_checkpoint, save_checkpoint, seed_everything
@@ -112,11 +113,16 @@ def mc_rollout_rewards(model: Any, memory: Any, tokens: Tensor, mask: Tensor, ju
                        generator: torch.Generator | None = None) -> Tensor:
     """(B, L) rewards of each generated token: Q(y_1..t) = mean of judge over n completions of the
     prefix by `model` (start/step protocol), and judge(y) at the last real token; 0 at padding.
+    eos < 0: fixed-length sequences (max_length defaults to L); otherwise completions stop at eos
+    or max_length, which must be given.
 
     A prefix that is already the whole sequence is judged as it is, so its reward is D's score.
     """
     b, length = tokens.shape
-    max_length = length if max_length is None else max_length
+    if max_length is None:
+        if eos >= 0:
+            raise ValueError("give max_length: rollouts that stop at eos run up to the generator's limit")
+        max_length = length
     rows = torch.arange(b, device=tokens.device)
     lengths = mask.sum(1)
     rewards = torch.zeros(b, length, device=tokens.device)
@@ -236,6 +242,7 @@ def train_lm_gan(g: LanguageModel, d: Discriminator, real: Tensor, config: GANCo
     record per round; the checkpoint is written at every evaluation.
     """
     c = config
+    _check(c)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log = log or (lambda message: None)
@@ -253,10 +260,13 @@ def train_lm_gan(g: LanguageModel, d: Discriminator, real: Tensor, config: GANCo
         d_opt.load_state_dict(ckpt["d_opt"])
         generator.set_state(ckpt["generator"])
         st = ckpt["state"]
+        # rounds logged after the checkpoint run again: the log restarts from the checkpoint's history
+        atomic_write_text(out / "gan_log.jsonl", "".join(json.dumps(r) + "\n" for r in st["history"]))
         log(f"resumed after round {st['round']}")
     else:
         seed_everything(c.seed)
         (out / "gan_log.jsonl").unlink(missing_ok=True)
+        stats: dict[str, float] = {}
         for _ in range(c.pretrain_d_steps):
             stats = train_discriminator(d, d_opt, g, real, c, length, generator)
         if c.pretrain_d_steps:
@@ -309,6 +319,17 @@ def train_lm_gan(g: LanguageModel, d: Discriminator, real: Tensor, config: GANCo
     return summary
 
 
+def _check(c: GANConfig) -> None:
+    """Every count the loop divides by or iterates must be positive."""
+    for name in ("rounds", "g_steps", "d_steps", "d_epochs", "d_samples", "batch_size", "eval_every"):
+        if getattr(c, name) < 1:
+            raise ConfigError(f"GAN config: {name} must be >= 1, got {getattr(c, name)}")
+    if c.rollouts < 0 or c.pretrain_d_steps < 0 or c.mle_every < 0:
+        raise ConfigError("GAN config: rollouts, pretrain_d_steps and mle_every must be >= 0")
+    if not 0.0 <= c.label_smoothing < 1.0:
+        raise ConfigError(f"GAN config: label_smoothing must be in [0, 1), got {c.label_smoothing}")
+
+
 def _evaluate(st: dict[str, Any], g: LanguageModel, quality: Callable[[LanguageModel], float] | None,
               log: Callable[[str], None]) -> None:
     if quality is None:
@@ -319,16 +340,16 @@ def _evaluate(st: dict[str, Any], g: LanguageModel, quality: Callable[[LanguageM
 
 
 def _plot(st: dict[str, Any], path: Path, log: Callable[[str], None]) -> None:
-    from hybrid.errors import ConfigError
+    """D's accuracies and G's reward per round in `path`; the quality metric, on its own scale, beside it."""
     from hybrid.plots import plot_curves
 
     h = st["history"]
-    curves = {"D accuracy, real": [(r["round"], r["d_acc_real"]) for r in h],
-              "D accuracy, generated": [(r["round"], r["d_acc_fake"]) for r in h],
-              "G reward (D of samples)": [(r["round"], r["g_reward"]) for r in h]}
-    if st["evals"]:
-        curves["quality"] = [(e["round"], e["quality"]) for e in st["evals"]]
     try:
-        plot_curves(curves, path, xlabel="round")
+        plot_curves({"D accuracy, real": [(r["round"], r["d_acc_real"]) for r in h],
+                     "D accuracy, generated": [(r["round"], r["d_acc_fake"]) for r in h],
+                     "G reward (D of samples)": [(r["round"], r["g_reward"]) for r in h]}, path, xlabel="round")
+        if st["evals"]:
+            plot_curves({"quality": [(e["round"], e["quality"]) for e in st["evals"]]},
+                        path.with_name("quality.png"), xlabel="round")
     except ConfigError as exc:
         log(f"no curves plot: {exc}")

@@ -19,6 +19,7 @@ from hybrid.data.batching import TaggerVocabs
 from hybrid.data.readers import read_sentences
 from hybrid.data.sentence import Sentence
 from hybrid.encoders import load_word_vectors
+from hybrid.errors import ConfigError
 from hybrid.models.hmm_tagger import ClassicHMMTagger
 from hybrid.models.io import save_tagger
 from hybrid.models.tagger import Tagger
@@ -80,9 +81,13 @@ def train_tagger(
     out_dir.mkdir(parents=True, exist_ok=True)
     ctc = config.model.layer == "ctc"
     if ctc != (config.data.format == "pairs"):
-        raise ValueError(f"the {config.model.layer} layer reads "
+        raise ConfigError(f"the {config.model.layer} layer reads "
                          f"{'pairs (input<TAB>labels)' if ctc else 'tagged CoNLL / CoNLL-U'} data, "
                          f"not format {config.data.format!r}")
+    metric = config.train.metric
+    if (ctc and metric not in ("auto", "label_accuracy")) or (not ctc and metric == "label_accuracy"):
+        raise ConfigError(f"dev metric {metric!r} does not fit the {config.model.layer} layer "
+                         f"({'auto or label_accuracy' if ctc else 'auto, f1 or accuracy'})")
     read: Callable[[str | Path], list[Any]] = read_labelled_pairs if ctc else (
         lambda path: read_tagged(path, config.data))
     train = read(train_path)

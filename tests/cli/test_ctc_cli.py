@@ -147,3 +147,23 @@ def test_pairs_too_short_for_their_labels_add_no_loss_and_are_reported(tmp_path)
     assert result.exit_code == 0
     assert "1 training pairs have fewer input tokens than their labels need" in result.output
     assert '"impossible_pairs": 1' in result.output
+
+
+def test_the_blank_is_no_label_and_the_metric_must_fit_the_layer(tmp_path):
+    from hybrid.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match="reserved"):
+        CTCVocabs.build(read_pairs(["a b\t<blank> x"]))
+    write_pairs(tmp_path / "p.tsv", 10, 0)
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"train": {"metric": "f1"}}), encoding="utf-8")
+    bad = CliRunner().invoke(cli, ["train", "--layer", "ctc", "--config", str(config), "--train",
+                                   str(tmp_path / "p.tsv"), "--out", str(tmp_path / "o")])
+    assert bad.exit_code == 1 and "does not fit the ctc layer" in bad.output
+
+
+def test_rl_finetune_refuses_a_ctc_model(trained, tmp_path):
+    result = CliRunner().invoke(cli, ["rl-finetune", "--model", str(trained / "run" / "model"), "--out",
+                                      str(tmp_path / "rl"), "--reward", "accuracy", "--train",
+                                      str(trained / "train.tsv"), "--dev", str(trained / "dev.tsv")])
+    assert result.exit_code == 2 and "not CTC models" in result.output

@@ -153,3 +153,24 @@ def test_categorical_draws_follow_the_probabilities_and_never_a_zero():
     counts = torch.bincount(draws[:, 0], minlength=5).float() / 20000
     assert counts[0] == 0 and counts[2] == 0 and bool((draws[:, 1] == 0).all())
     torch.testing.assert_close(counts, probs[0], atol=0.015, rtol=0)  # ~5 standard errors
+
+
+def test_with_a_length_penalty_each_source_is_decoded_as_if_alone():
+    # a source that is done must not pick up longer hypotheses while the others are still searching
+    model = tiny_model(VOCABS, 4, scale=4.0)
+    with torch.no_grad():
+        memory, _ = _memory(model, 12)
+        together = beam_search(model, memory, beam=2, max_length=10, length_penalty=2.0, **SPECIAL)
+        for row in range(12):
+            alone = beam_search(model, memory.select(torch.tensor([row])), beam=2, max_length=10, length_penalty=2.0,
+                                **SPECIAL)
+            n = int(alone.mask.sum())
+            assert together.tokens[row, :n].tolist() == alone.tokens[0, :n].tolist()
+            assert int(together.mask[row].sum()) == n
+
+
+def test_categorical_refuses_a_row_without_probability():
+    from hybrid.decoding.search import categorical
+
+    with pytest.raises(ValueError, match="no positive probability"):
+        categorical(torch.tensor([[0.2, 0.8], [0.0, 0.0]]))

@@ -40,7 +40,7 @@ def test_the_rollout_reward_of_a_complete_sequence_is_the_discriminators_score()
         whole = torch.sigmoid(d(batch.tokens, batch.mask))
     torch.testing.assert_close(q[torch.arange(6), lengths - 1], whole)
     assert bool((q[~batch.mask] == 0).all())  # nothing after the end
-    per_sequence = mc_rollout_rewards(g, EmptyMemory.of(6), batch.tokens, batch.mask, judge_with(d), 0, BOS, EOS, BOS)
+    per_sequence = mc_rollout_rewards(g, EmptyMemory.of(6), batch.tokens, batch.mask, judge_with(d), 0, BOS, EOS, BOS, 7)
     torch.testing.assert_close(per_sequence, whole.unsqueeze(1) * batch.mask)
 
 
@@ -132,6 +132,26 @@ def test_the_adversarial_loop_logs_checkpoints_and_resumes_as_a_straight_run(tmp
     assert {"g_reward", "d_acc_real", "d_acc_fake", "d_loss"} <= set(log[0])
     assert (tmp_path / "a" / "gan_curves.png").stat().st_size > 0
     _run(tmp_path / "b", 2)
+    with open(tmp_path / "b" / "gan_log.jsonl", "a") as log:  # a round logged after the checkpoint, then a kill
+        log.write(json.dumps({"round": 3}) + "\n")
     resumed, _ = _run(tmp_path / "b", 4, resume=True)
+    assert [json.loads(line)["round"] for line in (tmp_path / "b" / "gan_log.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
+
+
+@pytest.mark.parametrize("bad", [{"d_steps": 0}, {"g_steps": 0}, {"eval_every": 0}, {"label_smoothing": 1.0}])
+def test_bad_gan_settings_are_refused_before_training(tmp_path, bad):
+    from hybrid.errors import ConfigError
+
+    real = sample_lm(_lm(3), 8, 4, generator=torch.Generator().manual_seed(0)).tokens
+    with pytest.raises(ConfigError):
+        train_lm_gan(_lm(), Discriminator(V, embedding_dim=4, hidden_size=4), real, GANConfig(**bad), tmp_path)
+
+
+def test_rollouts_that_stop_at_eos_need_a_max_length():
+    g = _lm()
+    batch = sample_lm(g, 2, 4, eos=EOS, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="max_length"):
+        mc_rollout_rewards(g, EmptyMemory.of(2), batch.tokens, batch.mask, lambda t, m, r: torch.ones(len(t)), 2,
+                           BOS, EOS, BOS)
