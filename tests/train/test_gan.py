@@ -119,7 +119,7 @@ def _run(out, rounds, resume=False):
     real = sample_lm(_lm(3), 64, 6, generator=torch.Generator().manual_seed(0)).tokens
     config = GANConfig(rounds=rounds, rollouts=2, batch_size=8, d_steps=1, d_epochs=1, d_samples=16,
                        pretrain_d_steps=1, eval_every=1, g_lr=1e-2, mle_every=2)
-    quality = lambda model: float(-model.token_log_probs(real[:16]).mean())  # noqa: E731
+    quality = lambda model: -model.token_log_probs(real[:16]).mean().item()  # noqa: E731
     summary = train_lm_gan(g, d, real, config, out, quality=quality, resume=resume)
     return g, summary
 
