@@ -55,11 +55,13 @@ def main() -> None:
     ap.add_argument("--pretrain-d-steps", type=int, default=10)
     ap.add_argument("--eval-samples", type=int, default=2000, help="sequences per NLL check during training")
     ap.add_argument("--max-minutes", type=float, default=None, help="budget of the adversarial phase")
+    ap.add_argument("--control", action="store_true",
+                    help="replace D's reward by a constant 0.5 (what policy gradient alone does to the oracle NLL)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/seqgan-oracle")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    out = Path(args.out) / f"seed{args.seed}"
+    out = Path(args.out) / f"seed{args.seed}{'-control' if args.control else ''}"
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     v, bos = args.vocab + 1, args.vocab  # ids 0..vocab-1 are tokens; id vocab is <s>, fed but never emitted
@@ -82,13 +84,15 @@ def main() -> None:
     mle_minutes = (time.monotonic() - t0) / 60
     print(f"MLE ({args.mle_epochs} epochs, {mle_minutes:.1f} min): oracle NLL {rows['mle']:.3f}", flush=True)
     mle_model = copy.deepcopy(g)
+    torch.save(g.state_dict(), out / "mle.pt")
     config = GANConfig(rounds=args.rounds, rollouts=args.rollouts, g_lr=args.g_lr, baseline=args.baseline, d_steps=args.d_steps,
                        d_epochs=args.d_epochs, d_samples=args.d_samples, pretrain_d_steps=args.pretrain_d_steps,
                        eval_every=10, max_minutes=args.max_minutes, seed=args.seed)
     d = Discriminator(v, embedding_dim=64, hidden_size=64)
     t0 = time.monotonic()
+    constant = (lambda tokens, mask, rows: torch.full((len(tokens),), 0.5)) if args.control else None
     summary = train_lm_gan(g, d, real, config, out, quality=lambda model: nll(model, args.eval_samples),
-                           log=lambda m: print("  " + m, flush=True))
+                           log=lambda m: print("  " + m, flush=True), judge=constant)
     rows["adversarial"] = nll(g)
     rows["mle (same generator, re-measured)"] = nll(mle_model)
     result = {"seed": args.seed, "oracle_nll": rows, "mle_minutes": round(mle_minutes, 1),
@@ -96,9 +100,10 @@ def main() -> None:
               "total_minutes": round((time.monotonic() - started) / 60, 1), "settings": vars(args),
               "paper": {"random": 10.310, "mle": 9.038, "schedule sampling": 8.985, "pg-bleu": 8.946, "seqgan": 8.736}}
     atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
-    print(f"\n{'generator':<12} {'oracle NLL':>10}   (paper)")
+    print(f"\n{'generator':<14} {'oracle NLL':>10}   (paper)")
     for name, paper in (("random", 10.310), ("mle", 9.038), ("adversarial", 8.736)):
-        print(f"{name:<12} {rows[name]:10.3f}   ({paper})")
+        label = "pg, reward 0.5" if args.control and name == "adversarial" else name
+        print(f"{label:<14} {rows[name]:10.3f}   ({paper})")
     print(f"total {result['total_minutes']} min; {out / 'result.json'}")
 
 

@@ -233,13 +233,14 @@ def train_lm_mle(g: LanguageModel, real: Tensor, epochs: int, batch_size: int = 
 
 def train_lm_gan(g: LanguageModel, d: Discriminator, real: Tensor, config: GANConfig, out_dir: str | Path,
                  quality: Callable[[LanguageModel], float] | None = None, resume: bool = False,
-                 log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 log: Callable[[str], None] | None = None, judge: Judge | None = None) -> dict[str, Any]:
     """Adversarial training of a pre-trained LM on real sequences (N, L), fixed length L.
 
     D is pre-trained for pretrain_d_steps d-steps (skipped on resume), then each round runs
     g_steps generator updates on rollout rewards and d_steps d-steps. `quality(g)` (e.g. the
     oracle NLL; lower is better) is logged every eval_every rounds. gan_log.jsonl holds one
-    record per round; the checkpoint is written at every evaluation.
+    record per round; the checkpoint is written at every evaluation. `judge` replaces D as the
+    generator's reward (a control: e.g. a constant shows what policy gradient does without D).
     """
     c = config
     _check(c)
@@ -281,7 +282,7 @@ def train_lm_gan(g: LanguageModel, d: Discriminator, real: Tensor, config: GANCo
         for _ in range(c.g_steps):
             fake = sample_lm(g, c.batch_size, length, generator=generator)
             memory = EmptyMemory.of(c.batch_size, fake.tokens.device)
-            q = mc_rollout_rewards(g, memory, fake.tokens, fake.mask, judge_with(d), c.rollouts, g.bos, -1, g.bos,
+            q = mc_rollout_rewards(g, memory, fake.tokens, fake.mask, judge or judge_with(d), c.rollouts, g.bos, -1, g.bos,
                                    length, generator)
             rewards_seen.append(float(q[:, -1].mean()))
             g.train()

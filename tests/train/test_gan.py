@@ -155,3 +155,12 @@ def test_rollouts_that_stop_at_eos_need_a_max_length():
     with pytest.raises(ValueError, match="max_length"):
         mc_rollout_rewards(g, EmptyMemory.of(2), batch.tokens, batch.mask, lambda t, m, r: torch.ones(len(t)), 2,
                            BOS, EOS, BOS)
+
+
+def test_a_given_judge_replaces_the_discriminator_as_the_reward(tmp_path):
+    real = sample_lm(_lm(3), 32, 5, generator=torch.Generator().manual_seed(0)).tokens
+    config = GANConfig(rounds=2, rollouts=2, batch_size=4, d_steps=1, d_epochs=1, d_samples=8, pretrain_d_steps=0)
+    train_lm_gan(_lm(), Discriminator(V, embedding_dim=4, hidden_size=4), real, config, tmp_path,
+                 judge=lambda tokens, mask, rows: torch.full((len(tokens),), 0.25))
+    log = [json.loads(line) for line in (tmp_path / "gan_log.jsonl").read_text().splitlines()]
+    assert [r["g_reward"] for r in log] == [0.25, 0.25]
