@@ -57,11 +57,14 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=None, help="budget of the adversarial phase")
     ap.add_argument("--control", action="store_true",
                     help="replace D's reward by a constant 0.5 (what policy gradient alone does to the oracle NLL)")
+    ap.add_argument("--from-mle", metavar="PT", help="start from a saved MLE generator (OUT/seedS/mle.pt of a run "
+                    "with the same seed and settings) instead of training one")
+    ap.add_argument("--tag", default="", help="suffix of the output folder")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/seqgan-oracle")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    out = Path(args.out) / f"seed{args.seed}{'-control' if args.control else ''}"
+    out = Path(args.out) / f"seed{args.seed}{'-control' if args.control else ''}{args.tag}"
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     v, bos = args.vocab + 1, args.vocab  # ids 0..vocab-1 are tokens; id vocab is <s>, fed but never emitted
@@ -76,8 +79,11 @@ def main() -> None:
     rows = {"random": nll(g)}
     print(f"random generator: oracle NLL {rows['random']:.3f}", flush=True)
     t0 = time.monotonic()
-    train_lm_mle(g, real, args.mle_epochs, lr=args.mle_lr, generator=torch.Generator().manual_seed(args.seed),
-                 after_epoch=lambda e, loss: print(f"  MLE epoch {e}: train NLL {loss:.3f}"
+    if args.from_mle:
+        g.load_state_dict(torch.load(args.from_mle))
+    else:
+        train_lm_mle(g, real, args.mle_epochs, lr=args.mle_lr, generator=torch.Generator().manual_seed(args.seed),
+                     after_epoch=lambda e, loss: print(f"  MLE epoch {e}: train NLL {loss:.3f}"
                                                    + (f"  oracle NLL {nll(g, args.eval_samples):.3f}" if e % 10 == 0 else ""),
                                                    flush=True))
     rows["mle"] = nll(g)
