@@ -88,7 +88,8 @@ def main() -> None:
                                                    flush=True))
     rows["mle"] = nll(g)
     mle_minutes = (time.monotonic() - t0) / 60
-    print(f"MLE ({args.mle_epochs} epochs, {mle_minutes:.1f} min): oracle NLL {rows['mle']:.3f}", flush=True)
+    how = f"loaded from {args.from_mle}" if args.from_mle else f"{args.mle_epochs} epochs, {mle_minutes:.1f} min"
+    print(f"MLE ({how}): oracle NLL {rows['mle']:.3f}", flush=True)
     mle_model = copy.deepcopy(g)
     torch.save(g.state_dict(), out / "mle.pt")
     config = GANConfig(rounds=args.rounds, rollouts=args.rollouts, g_lr=args.g_lr, baseline=args.baseline, d_steps=args.d_steps,
