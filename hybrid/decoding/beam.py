@@ -82,16 +82,13 @@ def beam_search(model: Any, memory: Any, bos: int, eos: int, pad: int, beam: int
         pool.offer(scores, scores / bound_scale, history[..., :-1], None if attention is None else attention[:, :, :-1],
                    None if attention is None else attention[:, :, -1:], history[..., -1])
     if fallback is not None:
-        pool.take(fallback, _lp_of(fallback.mask.sum(1), length_penalty))
+        pool.take(fallback, _lp(fallback.mask.sum(1), length_penalty))
     return pool.result()
 
 
-def _lp(length: int, alpha: float) -> float:
+def _lp(length: Any, alpha: float) -> Any:
+    """GNMT's length penalty of a length (int) or of lengths (tensor)."""
     return ((5.0 + length) / 6.0) ** alpha
-
-
-def _lp_of(lengths: Tensor, alpha: float) -> Tensor:
-    return ((5.0 + lengths.float()) / 6.0) ** alpha
 
 
 def _gather(x: Tensor, parent: Tensor) -> Tensor:
