@@ -7,9 +7,11 @@ import sys
 import click
 
 from cli.evaluate import evaluate
+from cli.gan_train import gan_train
 from cli.generate import generate
 from cli.induce import induce
 from cli.info import info
+from cli.lm_train import lm_train
 from cli.rl_finetune import rl_finetune
 from cli.seq2seq import seq2seq
 from cli.tag import tag
@@ -43,7 +45,7 @@ def cli() -> None:
     """
 
 
-for command in (train, tag, evaluate, info, induce, seq2seq, generate, rl_finetune):
+for command in (train, tag, evaluate, info, induce, seq2seq, generate, rl_finetune, gan_train, lm_train):
     cli.add_command(command)
 
 

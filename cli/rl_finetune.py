@@ -6,9 +6,8 @@ import json
 
 import click
 
-from cli.params import MODEL_DIR, model_format
-
-FILE = click.Path(exists=True, dir_okay=False)
+from cli.params import MODEL_DIR
+from cli.policy_data import data_options, load_policy
 
 
 @click.command("rl-finetune")
@@ -32,12 +31,7 @@ FILE = click.Path(exists=True, dir_okay=False)
 @click.option("--eval-every", type=click.IntRange(1), default=100, show_default=True, help="Dev score every N steps.")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--train-src", type=FILE, help="seq2seq: training sources.")
-@click.option("--train-tgt", type=FILE, help="seq2seq: training references.")
-@click.option("--dev-src", type=FILE, help="seq2seq: dev sources.")
-@click.option("--dev-tgt", type=FILE, help="seq2seq: dev references.")
-@click.option("--train", "train_file", type=FILE, help="tagger: training file with gold tags (the model's format).")
-@click.option("--dev", "dev_file", type=FILE, help="tagger: dev file with gold tags.")
+@data_options
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size, lr, mle_weight, entropy_weight,
@@ -61,29 +55,7 @@ def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size
                              lr=lr, mle_weight=mle_weight, entropy_weight=entropy_weight, kl_weight=kl_weight,
                              eval_every=eval_every, max_minutes=max_minutes, seed=seed)
     scorer = load_reward(reward)
-    if model_format(model_dir) == "hybrid-seq2seq":
-        if not (train_src and train_tgt and dev_src and dev_tgt):
-            raise click.UsageError("a seq2seq model needs --train-src, --train-tgt, --dev-src and --dev-tgt")
-        from hybrid.data.parallel import read_parallel
-        from hybrid.models.seq2seq_io import load_seq2seq
-        from hybrid.train.policies import Seq2SeqPolicy
-
-        policy = Seq2SeqPolicy(load_seq2seq(model_dir))
-        train, dev = read_parallel(train_src, train_tgt), read_parallel(dev_src, dev_tgt)
-    else:
-        if not (train_file and dev_file):
-            raise click.UsageError("a tagger needs --train and --dev files with gold tags")
-        from hybrid.models.io import load_tagger, read_config
-        from hybrid.train.policies import TaggerPolicy
-        from hybrid.train.tagging import read_tagged
-
-        tagger_config = read_config(model_dir)
-        if tagger_config.model.layer == "hmm-classic":
-            raise click.UsageError("the classic HMM has no network to fine-tune")
-        if tagger_config.model.layer == "ctc":
-            raise click.UsageError("REINFORCE fine-tuning covers chain taggers and seq2seq models, not CTC models")
-        policy = TaggerPolicy(load_tagger(model_dir), tagger_config)
-        train, dev = read_tagged(train_file, tagger_config.data), read_tagged(dev_file, tagger_config.data)
+    policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file)
     summary = reinforce(policy, config, train, dev, out_dir, resume=resume, progress=not quiet, log=click.echo,
                         reward=scorer)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "evals"}, indent=2))

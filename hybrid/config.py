@@ -269,6 +269,36 @@ class ReinforceConfig:
 
 
 @dataclass(frozen=True)
+class LanguageModelConfig:
+    """An unconditional generator (hybrid.models.language_model) and its maximum-likelihood training."""
+
+    embedding_dim: int = 64
+    hidden_size: int = 128
+    num_layers: int = 1
+    cell: typing.Literal["lstm", "gru", "rnn"] = "lstm"
+    dropout: float = 0.2
+    min_freq: int = 1
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    max_minutes: float | None = None
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """D(x, y): the sizes of the id spaces it reads (the generator's output and condition
+    vocabularies; 0 = unconditional) and of its layers."""
+
+    vocab_size: int
+    source_vocab_size: int = 0
+    embedding_dim: int = 64
+    hidden_size: int = 64
+    cell: typing.Literal["lstm", "gru", "rnn"] = "gru"
+    dropout: float = 0.2
+
+
+@dataclass(frozen=True)
 class GANConfig:
     """Adversarial (SeqGAN-style) training: per round, g_steps policy-gradient updates of the
     generator on the discriminator's Monte Carlo rollout rewards, then d_steps discriminator
@@ -292,3 +322,10 @@ class GANConfig:
     max_minutes: float | None = None
     clip_norm: float = 5.0
     seed: int = 1
+    # conditional models (seq2seq, taggers) through the policy protocol
+    samples: int = 1  # outputs sampled per input in a g-step; >= 2 with per-sequence rewards: leave-one-out baseline
+    task_reward: str | None = None  # e.g. bleu or span-f1: mixed into D's reward with task_weight
+    task_weight: float = 0.0  # reward = (1 - w) D + w reward_scale task
+    reward_scale: float = 0.01  # task rewards such as BLEU are 0..100; D's are 0..1
+    max_length: int = 60  # longest sampled output
+    dev_beam: int = 1  # decoding of the dev evaluation

@@ -12,16 +12,40 @@ Shapes: tokens (B, L) with mask (B, L); src (B, S) with src_mask (B, S); logits 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
+from hybrid.config import DiscriminatorConfig
 from hybrid.encoders.rnn import RNNEncoder
+
+
+@dataclass
+class Judged:
+    """Sequences for D: tokens (B, L), mask (B, L), and their conditions src (B, S), src_mask (B, S)."""
+
+    tokens: Tensor
+    mask: Tensor
+    src: Tensor | None = None
+    src_mask: Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+    def rows(self, index: Tensor) -> Judged:
+        return Judged(self.tokens[index], self.mask[index], None if self.src is None else self.src[index],
+                      None if self.src_mask is None else self.src_mask[index])
 
 
 class Discriminator(nn.Module):
     def __init__(self, vocab_size: int, source_vocab_size: int = 0, embedding_dim: int = 64,
                  hidden_size: int = 64, cell: str = "gru", dropout: float = 0.2):
         super().__init__()
+        self.config = DiscriminatorConfig(vocab_size, source_vocab_size, embedding_dim, hidden_size, cell,  # type: ignore[arg-type]
+                                          dropout)
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.encoder = RNNEncoder(embedding_dim, hidden_size, 1, cell, bidirectional=True)
         d = 2 * self.encoder.output_size  # max and mean pooled
@@ -53,3 +77,33 @@ class Discriminator(nn.Module):
         t = torch.sigmoid(gate)
         f = t * torch.relu(transformed) + (1 - t) * f
         return self.out(self.dropout(f)).squeeze(-1)
+
+    @classmethod
+    def from_config(cls, config: DiscriminatorConfig) -> Discriminator:
+        return cls(config.vocab_size, config.source_vocab_size, config.embedding_dim, config.hidden_size,
+                   config.cell, config.dropout)
+
+
+FORMAT, FORMAT_VERSION = "hybrid-discriminator", 1
+
+
+def save_discriminator(d: Discriminator, directory: str | Path, training: dict[str, Any] | None = None) -> Path:
+    """Write D as a model directory (config.json, model.safetensors; its ids are its generator's,
+    so vocab.json is empty), atomically."""
+    from hybrid.models.storage import write_model_directory
+
+    return write_model_directory(directory, FORMAT, FORMAT_VERSION, d.config, {}, d.state_dict(), training)
+
+
+def load_discriminator(directory: str | Path) -> Discriminator:
+    """Rebuild a saved D, in eval mode."""
+    from safetensors.torch import load_file
+
+    from hybrid.models.directory import read_model_config, read_model_files
+    from hybrid.models.storage import load_weights
+
+    config = read_model_config(directory, FORMAT, FORMAT_VERSION, DiscriminatorConfig)
+    _, state = read_model_files(Path(directory), load_file, lambda data: data)
+    d = Discriminator.from_config(config)
+    load_weights(d, state, directory)
+    return d.eval()

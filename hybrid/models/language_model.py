@@ -45,16 +45,20 @@ class RNNState:
 
 
 class LanguageModel(nn.Module):
-    """p(y) = prod_t p(y_t | y_<t); `bos` is the id fed before the first token (never emitted)."""
+    """p(y) = prod_t p(y_t | y_<t); `bos` is the id fed before the first token (never emitted),
+    `pad` (default: bos) never emitted either."""
 
     def __init__(self, vocab_size: int, embedding_dim: int = 32, hidden_size: int = 32, num_layers: int = 1,
-                 cell: str = "lstm", bos: int = 0, dropout: float = 0.0):
+                 cell: str = "lstm", bos: int = 0, dropout: float = 0.0, pad: int | None = None):
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"unknown cell {cell!r}; expected one of {', '.join(_CELLS)}")
-        if not 0 <= bos < vocab_size:
-            raise ValueError(f"bos id {bos} is outside the vocabulary of {vocab_size}")
+        for name, i in (("bos", bos), ("pad", bos if pad is None else pad)):
+            if not 0 <= i < vocab_size:
+                raise ValueError(f"{name} id {i} is outside the vocabulary of {vocab_size}")
         self.vocab_size, self.bos, self.cell = vocab_size, bos, cell
+        self.pad = bos if pad is None else pad
+        self.register_buffer("_never", torch.tensor(sorted({bos, self.pad})), persistent=False)
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.rnn = _CELLS[cell](embedding_dim, hidden_size, num_layers, batch_first=True,
                                 dropout=dropout if num_layers > 1 else 0.0)
@@ -83,8 +87,9 @@ class LanguageModel(nn.Module):
         return logits, new, memory.mask.new_zeros(tokens.shape[0], 0, dtype=torch.float)
 
     def _never_bos(self, logits: Tensor) -> Tensor:
-        """<s> is fed, never emitted: its logit is -inf, so sampling and scoring share one distribution."""
-        return logits.index_fill(-1, torch.tensor([self.bos], device=logits.device), float("-inf"))
+        """<s> is fed, never emitted (nor <pad>): their logits are -inf, so sampling and scoring
+        share one distribution."""
+        return logits.index_fill(-1, self._never, float("-inf"))
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Teacher forcing: logits (B, L, V) for each position of tokens (B, L) given its prefix."""
@@ -95,7 +100,7 @@ class LanguageModel(nn.Module):
     def token_log_probs(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
         """(B, L) log p(y_t | y_<t), 0 at padded positions; differentiable."""
         logp = F.log_softmax(self(tokens).float(), dim=-1).gather(2, tokens.unsqueeze(-1)).squeeze(-1)
-        return logp if mask is None else logp * mask.to(logp.dtype)
+        return logp if mask is None else logp.masked_fill(~mask, 0.0)  # padding may be a never-emitted id
 
     def loss(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
         """Mean negative log-likelihood per real token."""

@@ -169,8 +169,17 @@ def score_sequences(model: Seq2Seq, src: Tensor, src_mask: Tensor, tokens: Tenso
                     bos: int) -> tuple[Tensor, Tensor]:
     """log p(tokens | src) (N,) and the summed per-step entropy (N,) of the model's distributions
     along them, both differentiable; tokens (N, L) with mask (N, L), as decoders return them."""
+    logp, entropy = score_tokens(model, src, src_mask, tokens, mask, bos)
+    return logp.sum(1), entropy.sum(1)
+
+
+def score_tokens(model: Seq2Seq, src: Tensor, src_mask: Tensor, tokens: Tensor, mask: Tensor,
+                 bos: int) -> tuple[Tensor, Tensor]:
+    """Per position: log p(y_t | y_<t, src) (N, L) and the entropy of that step's distribution
+    (N, L), 0 at padding; differentiable."""
     tgt_in = torch.cat([torch.full_like(tokens[:, :1], bos), tokens[:, :-1]], 1)
     logits, _ = model(Seq2SeqBatch(src, src_mask, tgt_in, tokens, mask))
     logp_all = F.log_softmax(logits.float(), dim=-1)  # (N, L, V)
+    real = mask.to(logp_all.dtype)
     entropy = -(logp_all.exp() * logp_all).sum(-1)  # (N, L)
-    return _summed(logp_all, tokens, mask), (entropy * mask.to(entropy.dtype)).sum(1)
+    return logp_all.gather(2, tokens.unsqueeze(-1)).squeeze(-1) * real, entropy * real

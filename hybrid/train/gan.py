@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from torch import Tensor
 from hybrid.config import GANConfig, atomic_write_text, save_json
 from hybrid.decoding.search import categorical, sample
 from hybrid.errors import ConfigError
-from hybrid.models.discriminator import Discriminator
+from hybrid.models.discriminator import Discriminator, Judged
 from hybrid.models.language_model import EmptyMemory, LanguageModel
 from hybrid.train.checkpoint import load_checkpoint, save_checkpoint, seed_everything
 from hybrid.train.reinforce import reinforce_loss
@@ -40,24 +39,7 @@ CHECKPOINT = "checkpoint.pt"
 Judge = Callable[[Tensor, Tensor, Tensor], Tensor]  # (tokens (N, L), mask (N, L), rows (N,)) -> P(real) (N,)
 
 
-@dataclass
-class Judged:
-    """Sequences for D: tokens (B, L), mask (B, L), and their conditions src (B, S), src_mask (B, S)."""
-
-    tokens: Tensor
-    mask: Tensor
-    src: Tensor | None = None
-    src_mask: Tensor | None = None
-
-    def __len__(self) -> int:
-        return self.tokens.shape[0]
-
-    def rows(self, index: Tensor) -> Judged:
-        return Judged(self.tokens[index], self.mask[index], None if self.src is None else self.src[index],
-                      None if self.src_mask is None else self.src_mask[index])
-
-
-def _cat(parts: list[Judged]) -> Judged:
+def concat(parts: list[Judged]) -> Judged:
     width = max(p.tokens.shape[1] for p in parts)
     pad = [(0, width - p.tokens.shape[1]) for p in parts]
     tokens = torch.cat([F.pad(p.tokens, w) for p, w in zip(parts, pad, strict=True)])
@@ -82,17 +64,23 @@ def mismatched(real: Judged, generator: torch.Generator | None = None) -> Judged
 def discriminator_loss(d: Discriminator, real: Judged, fake: Judged, label_smoothing: float = 0.0,
                        negatives: Judged | None = None) -> tuple[Tensor, dict[str, float]]:
     """Binary cross-entropy of D on real (target 1 - label_smoothing) vs fake and extra negatives
-    (target 0), and D's accuracy on each part."""
+    (target 0), and D's accuracy on each part. With extra negatives, fake and mismatched pairs
+    weigh half each (GAN-CLS, Reed et al. 2016), so real and negative pairs weigh the same."""
     parts = [real, fake] + ([negatives] if negatives is not None else [])
-    batch = _cat(parts)
+    batch = concat(parts)
     logits = d(batch.tokens, batch.mask, batch.src, batch.src_mask)
     targets = torch.cat([torch.full((len(real),), 1.0 - label_smoothing),
                          torch.zeros(len(batch) - len(real))]).to(logits.device)
-    loss = F.binary_cross_entropy_with_logits(logits, targets)
+    weights = torch.ones_like(targets)
+    if negatives is not None:
+        weights[len(real):] = 0.5
+    loss = F.binary_cross_entropy_with_logits(logits, targets, weight=weights)
     with torch.no_grad():
         said_real = logits > 0
         stats = {"d_loss": float(loss), "d_acc_real": float(said_real[: len(real)].float().mean()),
                  "d_acc_fake": float((~said_real[len(real): len(real) + len(fake)]).float().mean())}
+        if negatives is not None:
+            stats["d_acc_mismatched"] = float((~said_real[len(real) + len(fake):]).float().mean())
     return loss, stats
 
 
@@ -194,21 +182,39 @@ def _batches(n: int, size: int, generator: torch.Generator | None) -> list[Tenso
 def train_discriminator(d: Discriminator, optimizer: torch.optim.Optimizer, g: LanguageModel, real: Tensor,
                         config: GANConfig, length: int, generator: torch.Generator) -> dict[str, float]:
     """One d-step: d_samples fresh generated sequences against as many real ones, d_epochs epochs."""
-    d.train()
     fake = sample_lm(g, config.d_samples, length, generator=generator)
     pick = torch.randperm(len(real), generator=generator)[: config.d_samples]
     real_part = Judged(real[pick], torch.ones_like(real[pick], dtype=torch.bool))
-    stats: dict[str, float] = {}
+    return fit_discriminator(d, optimizer, real_part, fake, config, generator)
+
+
+def fit_discriminator(d: Discriminator, optimizer: torch.optim.Optimizer, real: Judged, fake: Judged,
+                      config: GANConfig, generator: torch.Generator | None, negatives: bool = False) -> dict[str, float]:
+    """d_epochs of minibatches (batch_size / 2 real + as many fake, and with `negatives` the real
+    outputs with rotated conditions). Returns D's accuracy on these pairs before it trained on
+    them (fresh samples: a held-out view, d_acc_real/d_acc_fake) and over its last epoch
+    (d_fit_acc_*), with that epoch's mean loss."""
+    n = min(len(real), len(fake))
+    everything = torch.arange(n)
+    d.eval()
+    with torch.no_grad():
+        _, before = discriminator_loss(d, real.rows(everything), fake.rows(everything), config.label_smoothing)
+    d.train()
     half = max(1, config.batch_size // 2)
+    last: list[dict[str, float]] = []
     for _ in range(config.d_epochs):
-        for index in _batches(min(len(real_part), len(fake)), half, generator):
-            loss, stats = discriminator_loss(d, real_part.rows(index), fake.rows(index), config.label_smoothing)
+        last = []
+        for index in _batches(n, half, generator):
+            extra = mismatched(real.rows(index), generator) if negatives and len(index) > 1 else None
+            loss, stats = discriminator_loss(d, real.rows(index), fake.rows(index), config.label_smoothing, extra)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(d.parameters(), config.clip_norm)
             optimizer.step()
+            last.append(stats)
     d.eval()
-    return stats
+    fit = {f"d_fit_{k[2:]}" if k != "d_loss" else k: sum(s[k] for s in last) / len(last) for k in last[0]}
+    return {"d_acc_real": before["d_acc_real"], "d_acc_fake": before["d_acc_fake"], **fit}
 
 
 def train_lm_mle(g: LanguageModel, real: Tensor, epochs: int, batch_size: int = 64, lr: float = 1e-2,
@@ -243,7 +249,7 @@ def train_lm_gan(g: LanguageModel, d: Discriminator, real: Tensor, config: GANCo
     generator's reward (a control: e.g. a constant shows what policy gradient does without D).
     """
     c = config
-    _check(c)
+    check_config(c)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log = log or (lambda message: None)
@@ -254,16 +260,7 @@ def train_lm_gan(g: LanguageModel, d: Discriminator, real: Tensor, config: GANCo
     generator = torch.Generator().manual_seed(c.seed)
     st: dict[str, Any] = {"round": 0, "elapsed": 0.0, "history": [], "evals": []}
     if resume and (out / CHECKPOINT).is_file():
-        ckpt = load_checkpoint(out / CHECKPOINT)
-        g.load_state_dict(ckpt["g"])
-        d.load_state_dict(ckpt["d"])
-        g_opt.load_state_dict(ckpt["g_opt"])
-        d_opt.load_state_dict(ckpt["d_opt"])
-        generator.set_state(ckpt["generator"])
-        st = ckpt["state"]
-        # rounds logged after the checkpoint run again: the log restarts from the checkpoint's history
-        atomic_write_text(out / "gan_log.jsonl", "".join(json.dumps(r) + "\n" for r in st["history"]))
-        log(f"resumed after round {st['round']}")
+        st = resume_gan(out, g, d, g_opt, d_opt, generator, log)["state"]
     else:
         seed_everything(c.seed)
         (out / "gan_log.jsonl").unlink(missing_ok=True)
@@ -308,19 +305,41 @@ def train_lm_gan(g: LanguageModel, d: Discriminator, real: Tensor, config: GANCo
         budget_spent = c.max_minutes is not None and st["elapsed"] > 60 * c.max_minutes
         if st["round"] % c.eval_every == 0 or st["round"] == c.rounds or budget_spent:
             _evaluate(st, g, quality, log)
-            save_checkpoint(out / CHECKPOINT, {"g": g.state_dict(), "d": d.state_dict(), "g_opt": g_opt.state_dict(),
-                                               "d_opt": d_opt.state_dict(), "generator": generator.get_state(),
-                                               "state": st})
+            save_gan_checkpoint(out, g, d, g_opt, d_opt, generator, st)
         if budget_spent:
             break
     summary = {"rounds": st["round"], "minutes": round(st["elapsed"] / 60, 2), "evals": st["evals"],
                "last": st["history"][-1] if st["history"] else None}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    _plot(st, out / "gan_curves.png", log)
+    plot_rounds(st["history"], st["evals"], out, "quality", log)
     return summary
 
 
-def _check(c: GANConfig) -> None:
+def save_gan_checkpoint(out: Path, g: torch.nn.Module, d: Discriminator, g_opt: torch.optim.Optimizer,
+                        d_opt: torch.optim.Optimizer, generator: torch.Generator, st: dict[str, Any],
+                        **extra: Any) -> None:
+    """Both models, both optimisers, the sampling generator and the loop state in OUT/checkpoint.pt."""
+    save_checkpoint(out / CHECKPOINT, {"g": g.state_dict(), "d": d.state_dict(), "g_opt": g_opt.state_dict(),
+                                       "d_opt": d_opt.state_dict(), "generator": generator.get_state(), "state": st,
+                                       **extra})
+
+
+def resume_gan(out: Path, g: torch.nn.Module, d: Discriminator, g_opt: torch.optim.Optimizer,
+               d_opt: torch.optim.Optimizer, generator: torch.Generator, log: Callable[[str], None]) -> dict[str, Any]:
+    """Restore what `save_gan_checkpoint` wrote; returns the checkpoint (its "state" and extras).
+    Rounds logged after the checkpoint run again, so gan_log.jsonl restarts from its history."""
+    ckpt = load_checkpoint(out / CHECKPOINT)
+    g.load_state_dict(ckpt["g"])
+    d.load_state_dict(ckpt["d"])
+    g_opt.load_state_dict(ckpt["g_opt"])
+    d_opt.load_state_dict(ckpt["d_opt"])
+    generator.set_state(ckpt["generator"])
+    atomic_write_text(out / "gan_log.jsonl", "".join(json.dumps(r) + "\n" for r in ckpt["state"]["history"]))
+    log(f"resumed after round {ckpt['state']['round']}")
+    return ckpt
+
+
+def check_config(c: GANConfig) -> None:
     """Every count the loop divides by or iterates must be positive."""
     for name in ("rounds", "g_steps", "d_steps", "d_epochs", "d_samples", "batch_size", "eval_every"):
         if getattr(c, name) < 1:
@@ -340,17 +359,20 @@ def _evaluate(st: dict[str, Any], g: LanguageModel, quality: Callable[[LanguageM
     log(f"round {st['round']}: quality {score:.4f}")
 
 
-def _plot(st: dict[str, Any], path: Path, log: Callable[[str], None]) -> None:
-    """D's accuracies and G's reward per round in `path`; the quality metric, on its own scale, beside it."""
+def plot_rounds(history: list[dict[str, Any]], evals: list[dict[str, Any]], out: Path, score: str,
+                log: Callable[[str], None]) -> None:
+    """gan_curves.png: D's accuracies on fresh real and generated sequences (and on mismatched
+    pairs in training, if any) and G's reward per round; `score`.png: evals[...][score] per round."""
     from hybrid.plots import plot_curves
 
-    h = st["history"]
+    curves = {"D accuracy, real": [(r["round"], r["d_acc_real"]) for r in history],
+              "D accuracy, generated": [(r["round"], r["d_acc_fake"]) for r in history],
+              "G reward (D of samples)": [(r["round"], r["g_reward"]) for r in history]}
+    if history and "d_fit_acc_mismatched" in history[0]:
+        curves["D accuracy, mismatched (training)"] = [(r["round"], r["d_fit_acc_mismatched"]) for r in history]
     try:
-        plot_curves({"D accuracy, real": [(r["round"], r["d_acc_real"]) for r in h],
-                     "D accuracy, generated": [(r["round"], r["d_acc_fake"]) for r in h],
-                     "G reward (D of samples)": [(r["round"], r["g_reward"]) for r in h]}, path, xlabel="round")
-        if st["evals"]:
-            plot_curves({"quality": [(e["round"], e["quality"]) for e in st["evals"]]},
-                        path.with_name("quality.png"), xlabel="round")
+        plot_curves(curves, out / "gan_curves.png", xlabel="round")
+        if evals:
+            plot_curves({score: [(e["round"], e[score]) for e in evals]}, out / f"{score}.png", xlabel="round")
     except ConfigError as exc:
         log(f"no curves plot: {exc}")

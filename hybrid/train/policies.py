@@ -6,8 +6,16 @@
     references(inputs), sources(inputs) -> token lists for the reward
     mle_loss(inputs), evaluate(inputs, beam, max_length), save(directory, training)
 
-`Seq2SeqPolicy` wraps a generator, `TaggerPolicy` a tagger. Sampling and scoring run without dropout (eval mode), so the gradient is that of the very
-distribution the samples came from.
+For adversarial training (hybrid.train.adversarial) a policy also shows D its pairs:
+
+    discriminator_vocab() -> (output ids, condition ids); judged(rollout), real(inputs) -> Judged
+    token_log_probs(rollout), rollout_rewards(rollout, judge, n, generator, max_length): only
+    policies that generate left to right (seq2seq, language models) have these, for SeqGAN's
+    per-token rewards.
+
+`Seq2SeqPolicy` wraps a generator, `TaggerPolicy` a tagger, `LanguageModelPolicy` an
+unconditional generator. Sampling and scoring run without dropout (eval mode), so the
+gradient is that of the very distribution the samples came from.
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ from hybrid.config import Seq2SeqConfig
 from hybrid.data.pairs import Pair
 from hybrid.decoding import greedy, sample
 from hybrid.errors import ConfigError
-from hybrid.models.seq2seq import Seq2Seq, repeat_sources, score_sequences
+from hybrid.models.discriminator import Judged
+from hybrid.models.seq2seq import Seq2Seq, repeat_sources, score_sequences, score_tokens
 from hybrid.models.seq2seq_io import save_seq2seq
 
 
@@ -104,6 +113,38 @@ class Seq2SeqPolicy:
     def save(self, directory: str | Path, training: dict[str, Any]) -> None:
         save_seq2seq(self.model, directory, Seq2SeqConfig(model=self.model.config), training)
 
+    # -- the adversarial trainer's view --------------------------------------------------
+    def discriminator_vocab(self) -> tuple[int, int]:
+        return len(self.vocabs.target), len(self.vocabs.source)
+
+    def judged(self, rollout: Rollout) -> Judged:
+        """Samples as D reads them: target ids with </s> (where reached), with their sources."""
+        g = rollout.state
+        return Judged(g.tokens, g.mask, g.src, g.src_mask)
+
+    def real(self, inputs: list[Pair]) -> Judged:
+        """References as D reads them: y </s>, with their sources."""
+        batch = self._encode(inputs, with_targets=True)
+        return Judged(batch.tgt_out, batch.tgt_mask, batch.src, batch.src_mask)  # type: ignore[arg-type]
+
+    def token_log_probs(self, rollout: Rollout) -> Tensor:
+        """(N, L) log p(y_t | y_<t, x) of the samples, 0 at padding; differentiable."""
+        self.model.eval()
+        g = rollout.state
+        return score_tokens(self.model, g.src, g.src_mask, g.tokens, g.mask, self.vocabs.bos)[0]
+
+    def rollout_rewards(self, rollout: Rollout, judge: Any, n: int, generator: torch.Generator | None,
+                        max_length: int) -> Tensor:
+        """(N, L) SeqGAN rewards: each prefix completed n times by the model itself, judged."""
+        from hybrid.train.gan import mc_rollout_rewards
+
+        self.model.eval()
+        g = rollout.state
+        with torch.no_grad():
+            memory = self.model.encode(g.src, g.src_mask)
+        return mc_rollout_rewards(self.model, memory, g.tokens, g.mask, judge, n, max_length=max_length,
+                                  generator=generator, **self.special)
+
 
 class TaggerPolicy:
     """A tagger as a policy over tag sequences (exact samples from its chain distribution);
@@ -166,3 +207,113 @@ class TaggerPolicy:
         from hybrid.models.io import save_tagger
 
         save_tagger(self.model, directory, self.config, training)
+
+    # -- the adversarial trainer's view (per-sequence rewards only) -----------------------
+    def discriminator_vocab(self) -> tuple[int, int]:
+        return len(self.model.tag_names), len(self.model.vocabs.words)
+
+    def judged(self, rollout: Rollout) -> Judged:
+        """Sampled tag sequences (B*n, T) with their sentences' word ids as the condition."""
+        batch, samples = rollout.state
+        n = samples.shape[1]
+        mask = batch.mask.repeat_interleave(n, 0)
+        return Judged(samples.flatten(0, 1).masked_fill(~mask, 0), mask, batch.words.repeat_interleave(n, 0), mask)
+
+    def real(self, inputs: list[Any]) -> Judged:
+        batch = self._batch(inputs, with_tags=True)
+        return Judged(batch.tags.masked_fill(~batch.mask, 0), batch.mask, batch.words, batch.mask)
+
+
+class LanguageModelPolicy:
+    """An unconditional generator (TextLanguageModel) as a policy; inputs are Pairs whose `inputs`
+    are the real sentences (as `read_parallel(file)` gives them). Sampling ignores them but for
+    their count; they are the references of rewards and D's real examples. The condition is
+    empty, so D judges outputs alone. The dev score is the log-likelihood per token."""
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.special = {"bos": model.bos, "eos": model.eos, "pad": model.pad}
+
+    def _memory(self, n: int) -> Any:
+        from hybrid.models.language_model import EmptyMemory
+
+        return EmptyMemory.of(n, next(self.model.parameters()).device)
+
+    def _outputs(self, tokens: Tensor) -> list[list[str]]:
+        return [self.model.decode(row) for row in tokens.tolist()]
+
+    def sample(self, inputs: list[Pair], n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
+               max_length: int = 100) -> Rollout:
+        self.model.eval()
+        with torch.no_grad():
+            out = sample(self.model, self._memory(len(inputs) * n), max_length=max_length, temperature=temperature,
+                         generator=generator, **self.special)
+        return Rollout(self._outputs(out.tokens), Judged(out.tokens, out.mask))
+
+    def greedy(self, inputs: list[Pair], max_length: int = 100) -> list[list[str]]:
+        self.model.eval()
+        with torch.no_grad():
+            out = greedy(self.model, self._memory(len(inputs)), max_length=max_length, **self.special)
+        return self._outputs(out.tokens)
+
+    def _token_scores(self, tokens: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """(N, L) log-probabilities of the tokens and entropies of each step, 0 at padding."""
+        logp_all = torch.log_softmax(self.model(tokens).float(), dim=-1)  # (N, L, V)
+        real = mask.to(logp_all.dtype)
+        entropy = -(logp_all.exp() * logp_all.clamp_min(-1e30)).sum(-1)  # never-emitted ids: 0 * -1e30
+        return logp_all.gather(2, tokens.unsqueeze(-1)).squeeze(-1) * real, entropy * real
+
+    def score(self, rollout: Rollout) -> tuple[Tensor, Tensor]:
+        self.model.eval()
+        logp, entropy = self._token_scores(rollout.state.tokens, rollout.state.mask)
+        return logp.sum(1), entropy.sum(1)
+
+    def references(self, inputs: list[Pair]) -> list[list[str]]:
+        return [list(p.inputs) for p in inputs]
+
+    def sources(self, inputs: list[Pair]) -> list[list[str]]:
+        return [[] for _ in inputs]
+
+    def mle_loss(self, inputs: list[Pair]) -> Tensor:
+        self.model.eval()
+        return self.model.loss(*self.model.encode([p.inputs for p in inputs]))
+
+    def evaluate(self, inputs: list[Pair], beam: int = 1, max_length: int = 100) -> dict[str, Any]:
+        """Mean log-likelihood per token (</s> included) of the dev sentences, and the perplexity."""
+        self.model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, len(inputs), 256):
+                tokens, mask = self.model.encode([p.inputs for p in inputs[i: i + 256]])
+                total += float(self.model.token_log_probs(tokens, mask).sum())
+                count += int(mask.sum())
+        mean = total / max(count, 1)
+        return {"metric": "log_likelihood", "score": mean, "perplexity": float(torch.tensor(-mean).exp())}
+
+    def save(self, directory: str | Path, training: dict[str, Any]) -> None:
+        from hybrid.models.language_model_io import save_language_model
+
+        save_language_model(self.model, directory, training)
+
+    # -- the adversarial trainer's view (unconditional: no condition) --------------------
+    def discriminator_vocab(self) -> tuple[int, int]:
+        return self.model.vocab_size, 0
+
+    def judged(self, rollout: Rollout) -> Judged:
+        return rollout.state
+
+    def real(self, inputs: list[Pair]) -> Judged:
+        return Judged(*self.model.encode([p.inputs for p in inputs]))
+
+    def token_log_probs(self, rollout: Rollout) -> Tensor:
+        self.model.eval()
+        return self.model.token_log_probs(rollout.state.tokens, rollout.state.mask)
+
+    def rollout_rewards(self, rollout: Rollout, judge: Any, n: int, generator: torch.Generator | None,
+                        max_length: int) -> Tensor:
+        from hybrid.train.gan import mc_rollout_rewards
+
+        self.model.eval()
+        g = rollout.state
+        return mc_rollout_rewards(self.model, self._memory(len(g)), g.tokens, g.mask, judge, n, max_length=max_length,
+                                  generator=generator, **self.special)

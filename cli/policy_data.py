@@ -1,0 +1,63 @@
+"""What the sequence-level trainers (`rl-finetune`, `gan-train`) share: the options that name
+the training and dev data, and loading a saved model as a policy with its data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cli.params import model_format
+
+FILE = click.Path(exists=True, dir_okay=False)
+
+
+def data_options(command: Callable) -> Callable:
+    """--train-src/--train-tgt/--dev-src/--dev-tgt (seq2seq) and --train/--dev (taggers, language models)."""
+    options = [
+        click.option("--train-src", type=FILE, help="seq2seq: training sources."),
+        click.option("--train-tgt", type=FILE, help="seq2seq: training references."),
+        click.option("--dev-src", type=FILE, help="seq2seq: dev sources."),
+        click.option("--dev-tgt", type=FILE, help="seq2seq: dev references."),
+        click.option("--train", "train_file", type=FILE,
+                     help="tagger: training file with gold tags (the model's format); language model: sentences."),
+        click.option("--dev", "dev_file", type=FILE, help="tagger: dev file with gold tags; language model: sentences."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
+                what: str = "REINFORCE fine-tuning") -> tuple[Any, list, list]:
+    """The model in `model_dir` as a policy (hybrid.train.policies), its training and dev data."""
+    if model_format(model_dir) == "hybrid-seq2seq":
+        if not (train_src and train_tgt and dev_src and dev_tgt):
+            raise click.UsageError("a seq2seq model needs --train-src, --train-tgt, --dev-src and --dev-tgt")
+        from hybrid.data.parallel import read_parallel
+        from hybrid.models.seq2seq_io import load_seq2seq
+        from hybrid.train.policies import Seq2SeqPolicy
+
+        return (Seq2SeqPolicy(load_seq2seq(model_dir)), read_parallel(train_src, train_tgt),
+                read_parallel(dev_src, dev_tgt))
+    if not (train_file and dev_file):
+        raise click.UsageError("a tagger needs --train and --dev files with gold tags; a language model --train "
+                               "and --dev files of sentences")
+    if model_format(model_dir) == "hybrid-lm":
+        from hybrid.data.parallel import read_parallel
+        from hybrid.models.language_model_io import load_language_model
+        from hybrid.train.policies import LanguageModelPolicy
+
+        return LanguageModelPolicy(load_language_model(model_dir)), read_parallel(train_file), read_parallel(dev_file)
+    from hybrid.models.io import load_tagger, read_config
+    from hybrid.train.policies import TaggerPolicy
+    from hybrid.train.tagging import read_tagged
+
+    tagger_config = read_config(model_dir)
+    if tagger_config.model.layer == "hmm-classic":
+        raise click.UsageError("the classic HMM has no network to fine-tune")
+    if tagger_config.model.layer == "ctc":
+        raise click.UsageError(f"{what} covers chain taggers and seq2seq models, not CTC models")
+    policy = TaggerPolicy(load_tagger(model_dir), tagger_config)
+    return policy, read_tagged(train_file, tagger_config.data), read_tagged(dev_file, tagger_config.data)
