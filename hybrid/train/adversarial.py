@@ -143,8 +143,13 @@ def _g_step(policy: Any, d: Discriminator, optimizer: torch.optim.Optimizer, tra
     fake = policy.judged(rollout)
     judge = judge_with(d, fake)
     rows = torch.arange(len(fake), device=fake.tokens.device)
-    with torch.no_grad():
-        d_score = judge(fake.tokens, fake.mask, rows).float()  # (N,)
+    q = None
+    if c.rollouts > 0:  # per-token rewards; the last real token's is D of the whole output
+        q = policy.rollout_rewards(rollout, judge, c.rollouts, generator, c.max_length)  # (N, L)
+        d_score = q[rows, fake.mask.sum(1) - 1]
+    else:
+        with torch.no_grad():
+            d_score = judge(fake.tokens, fake.mask, rows).float()  # (N,)
     record = {"g_reward": float(d_score.mean())}
     task = None
     if task_reward is not None and c.task_weight > 0:
@@ -152,8 +157,7 @@ def _g_step(policy: Any, d: Discriminator, optimizer: torch.optim.Optimizer, tra
         sources = [x for x in policy.sources(inputs) for _ in range(c.samples)]
         task = task_reward(rollout.outputs, references, sources).to(d_score.device) * c.reward_scale  # (N,)
         record["task_reward"] = float(task.mean()) / c.reward_scale
-    if c.rollouts > 0:
-        q = policy.rollout_rewards(rollout, judge, c.rollouts, generator, c.max_length)  # (N, L)
+    if q is not None:
         if task is not None:
             q = (1 - c.task_weight) * q + c.task_weight * task.unsqueeze(1) * fake.mask
         loss = token_policy_loss(policy.token_log_probs(rollout), q, fake.mask, c.baseline)
