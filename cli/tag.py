@@ -50,7 +50,7 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
         _tag_ctc(directory, input_file, k, batch_size, output)
         return
     data = config.data
-    encode, predict = load_engine(directory, config.model, choose_engine(engine, config.model, k), k, batch_size)
+    encode, predict = load_engine(directory, config.model, choose_engine(engine, config.model, k, directory), k, batch_size)
     if fmt is None:
         fmt = data.format if data.feature_columns else "text"
     if data.feature_columns and fmt == "text":
@@ -108,13 +108,13 @@ def _tag_ctc(directory, input_file: str, k: int, batch_size: int, output: str) -
             out.close()
 
 
-def choose_engine(engine: str, model, k: int) -> str:
+def choose_engine(engine: str, model, k: int, directory=None) -> str:
     """'onnx' or 'torch' for --engine `engine`; auto falls back to torch, an explicit onnx says why not."""
     from hybrid.runtime import onnxruntime_available, unsupported
 
     if engine == "torch":
         return "torch"
-    reason = unsupported(model, k) if onnxruntime_available() else "onnxruntime is not installed"
+    reason = unsupported(model, k, directory) if onnxruntime_available() else "onnxruntime is not installed"
     if reason is None:
         return "onnx"
     if engine == "onnx":

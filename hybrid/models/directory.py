@@ -27,6 +27,9 @@ V = TypeVar("V")
 FORMAT = "hybrid-tagger"
 FORMAT_VERSION = 1
 FILES = ("config.json", "vocab.json", "model.safetensors")
+# a tagger's model.safetensors also holds its layer's decoding tensors under this prefix
+# (`StructuredLayer.decoding_tensors`): what the torch-free engine decodes with
+DECODING_PREFIX = "decoding."
 
 
 def read_model_config(directory: str | Path, fmt: str, version: int, cls: type[C]) -> C:

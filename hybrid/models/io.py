@@ -6,15 +6,19 @@ written by an incompatible format version is refused with a clear message.
 
 from __future__ import annotations
 
+import copy
+import itertools
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import load_file
 
 from hybrid.config import TaggerConfig
 from hybrid.data.pairs import CTCVocabs
 from hybrid.models.ctc import CTCModel
 from hybrid.models.directory import (  # noqa: F401  (re-exported: the torch-free half of this module)
+    DECODING_PREFIX,
     DEFAULT_MODEL,
     FILES,
     FORMAT,
@@ -36,9 +40,21 @@ def save_tagger(
     """Write the tagger to `directory` atomically (a temporary sibling renamed into place).
 
     half=True stores float weights as float16 (half the size; loaded back as float32).
+    A neural chain tagger also saves its layer's decoding tensors (float32, computed from the
+    weights as stored), which the ONNX engine decodes with.
     """
+    state = tagger.state_dict()
+    if isinstance(tagger, Tagger):
+        layer = tagger.layer
+        if half:  # decode as the loaded model will: from float16-rounded parameters
+            layer = copy.deepcopy(layer).float()
+            with torch.no_grad():
+                for value in itertools.chain(layer.parameters(), layer.buffers()):
+                    if value.is_floating_point():
+                        value.copy_(value.half().float())
+        state = {**state, **{DECODING_PREFIX + k: v for k, v in layer.decoding_tensors().items()}}
     return write_model_directory(directory, FORMAT, FORMAT_VERSION, config, tagger.vocabs.to_dict(),
-                                 tagger.state_dict(), training, half)
+                                 state, training, half, keep_float32=DECODING_PREFIX)
 
 
 def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagger | CTCModel:
@@ -52,6 +68,7 @@ def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagge
         load_weights(model, state, directory)
         return model.eval()
     vocabs, state = read_model_files(directory, load_file)
+    state = {k: v for k, v in state.items() if not k.startswith(DECODING_PREFIX)}  # derived: for ONNX
     tagger: Tagger | ClassicHMMTagger
     if config.model.layer == "hmm-classic":
         tagger = ClassicHMMTagger(config.model, vocabs)

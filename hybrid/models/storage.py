@@ -23,10 +23,11 @@ from hybrid.errors import ModelLoadError
 def write_model_directory(
     directory: str | Path, fmt: str, version: int, config: Any, vocab: dict[str, Any],
     state: dict[str, torch.Tensor], training: dict[str, Any] | None = None, half: bool = False,
+    keep_float32: str | None = None,
 ) -> Path:
     """Write a model to `directory` through a temporary sibling renamed into place, so a crash
     never leaves half a model. half=True stores float weights as float16 (loaded back in the
-    model's dtype). A hand-written README.md / LICENSE.txt already in the directory is kept."""
+    model's dtype), except those whose names start with `keep_float32`. A hand-written README.md / LICENSE.txt already in the directory is kept."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
@@ -36,7 +37,8 @@ def write_model_directory(
         (tmp / "vocab.json").write_text(json.dumps(vocab) + "\n", encoding="utf-8")
         state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
         if half:
-            state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+            state = {k: v.half() if v.is_floating_point() and not (keep_float32 and k.startswith(keep_float32))
+                     else v for k, v in state.items()}
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": fmt})
         if training is not None:
             (tmp / "training.json").write_text(json.dumps(training, indent=2) + "\n", encoding="utf-8")

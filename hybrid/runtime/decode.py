@@ -1,7 +1,9 @@
-"""Chain potentials of the CRF, softmax and HMM layers, and Viterbi decoding, in numpy.
+"""Emission potentials and Viterbi decoding of a saved tagger, in numpy.
 
-The same arithmetic, in the same order and float32, as `StructuredLayer.constrained` and
-`hybrid.structured.chain.viterbi`, so that both engines pick the same paths.
+The chain and the emission transform are the ones the torch layer saved with the model
+(`StructuredLayer.decoding_tensors`); the arithmetic is torch's, in the same order and
+float32, as `StructuredLayer.emission_potentials` and `hybrid.structured.chain.viterbi`, so
+that both engines pick the same paths.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
+from hybrid.models.directory import DECODING_PREFIX
 
 State = dict[str, np.ndarray]
 
@@ -27,35 +31,30 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-def layer_chain(layer: str, state: State) -> Chain:
-    """The layer's transition, start and end scores, forbidden ones (saved constraints) at -inf."""
-    k = state["projection.bias"].shape[0]
-    zeros = np.zeros(k, dtype=np.float32)
-    if layer == "crf":
-        chain = Chain(state["layer.crf.transitions"], state["layer.crf.start_transitions"],
-                      state["layer.crf.end_transitions"])
-    elif layer == "softmax":
-        chain = Chain(np.zeros((k, k), dtype=np.float32), zeros, zeros)
-    else:  # hmm: log A (row-normalised logits), log pi, no end scores
-        chain = Chain(log_softmax(state["layer.transition_logits"], axis=1), state["layer.log_start"], zeros)
-    allowed, start, end = (state[f"layer.{name}"] for name in ("allowed", "allowed_start", "allowed_end"))
-    if allowed.all() and start.all() and end.all():
-        return chain
-    return Chain(np.where(allowed, chain.transitions, -np.inf).astype(np.float32),
-                 np.where(start, chain.start, -np.inf).astype(np.float32),
-                 np.where(end, chain.end, -np.inf).astype(np.float32))
+class Decoding(NamedTuple):
+    """How a saved tagger turns the network's scores into a chain: log-softmax them first or
+    not, add a bias (K,) or not, then Viterbi over `chain`."""
+
+    chain: Chain
+    normalize: bool
+    emission_bias: np.ndarray | None
 
 
-def layer_emissions(layer: str, scores: np.ndarray, log_prior: np.ndarray | None) -> np.ndarray:
-    """(B, T, K) emission potentials from the network's scores: CRF as is, softmax and HMM normalised.
+def saved_decoding(state: State) -> Decoding:
+    """The decoding tensors the torch layer wrote at save time (constraints and scales applied).
 
-    log_prior (K,): the HMM layer's log P(y) (None for the other layers).
+    The runtime derives nothing from the layer's own parameters, so every setting that changes
+    decoding reaches both engines through `StructuredLayer.decoding_tensors`. KeyError when absent.
     """
-    if layer == "crf":
-        return scores
-    if layer == "softmax":
-        return log_softmax(scores)
-    return log_softmax(scores) - log_prior  # HMM: scaled likelihoods (prior_scale is 1)
+    get = {name: state[DECODING_PREFIX + name] for name in ("transitions", "start", "end", "normalize")}
+    return Decoding(Chain(get["transitions"], get["start"], get["end"]), bool(get["normalize"][0]),
+                    state.get(DECODING_PREFIX + "emission_bias"))
+
+
+def emission_potentials(decoding: Decoding, scores: np.ndarray) -> np.ndarray:
+    """(B, T, K) emission potentials from the network's scores, as `StructuredLayer.emission_potentials`."""
+    emissions = log_softmax(scores) if decoding.normalize else scores
+    return emissions if decoding.emission_bias is None else emissions + decoding.emission_bias
 
 
 def viterbi(emissions: np.ndarray, lengths: np.ndarray, chain: Chain) -> tuple[np.ndarray, np.ndarray]:

@@ -18,13 +18,21 @@ from hybrid.config import ModelConfig, TaggerConfig
 from hybrid.data.batching import IndexLists, TaggerVocabs
 from hybrid.data.sentence import Sentence
 from hybrid.errors import ConfigError, ModelLoadError
-from hybrid.models.directory import default_model_path, read_config, read_model_files
-from hybrid.runtime.decode import layer_chain, layer_emissions, viterbi
+from hybrid.models.directory import (
+    DECODING_PREFIX,
+    default_model_path,
+    read_config,
+    read_model_files,
+)
+from hybrid.runtime.decode import emission_potentials, saved_decoding, viterbi
 from hybrid.runtime.graph import char_cnn_model, char_lstm_model, sentence_model
 
 CHAR_CACHE_LIMIT = 200_000  # as CharFeatureCache
 CHAR_BATCH = 128  # new word forms encoded per run of the char graph
 SPREAD = 1.3  # longest / shortest sentence length of a batch, about (see `even_groups`)
+
+NO_DECODING_TENSORS = ("the model was saved without its decoding tensors (by an older hybrid); "
+                       "load and save it again to run it on ONNX Runtime")
 
 Encoded = list[tuple[list[int], IndexLists]]  # (input indices, ids) per length-sorted batch
 
@@ -34,13 +42,27 @@ def onnxruntime_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def unsupported(model: ModelConfig, k: int = 1) -> str | None:
-    """Why the ONNX runtime cannot tag with this model and k (None: it can)."""
+def unsupported(model: ModelConfig, k: int = 1, directory: str | Path | None = None) -> str | None:
+    """Why the ONNX runtime cannot tag with this model and k (None: it can); with `directory`,
+    also whether its weights carry the decoding tensors the runtime decodes with."""
     if k != 1:
         return "k-best decoding (k > 1) runs on torch"
     if model.layer not in ("crf", "softmax", "hmm"):
         return f"the {model.layer} layer runs on torch"
+    if directory is not None and not has_decoding_tensors(Path(directory)):
+        return NO_DECODING_TENSORS
     return None
+
+
+def has_decoding_tensors(directory: Path) -> bool:
+    """Whether model.safetensors holds the decoding tensors (reads the header only)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(directory / "model.safetensors"), framework="numpy") as weights:
+            return DECODING_PREFIX + "transitions" in weights.keys()  # noqa: SIM118 (no __contains__)
+    except (OSError, SafetensorError):
+        return False
 
 
 def even_groups(sentences: Sequence[Sentence], batch_size: int) -> list[list[int]]:
@@ -73,12 +95,13 @@ class OnnxTagger:
         reason = unsupported(model)
         if reason is not None:
             raise ConfigError(f"the ONNX runtime cannot run this model: {reason}")
+        if DECODING_PREFIX + "transitions" not in state:
+            raise ConfigError(f"the ONNX runtime cannot run this model: {NO_DECODING_TENSORS}")
         state = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in state.items()}
-        self.vocabs, self.layer = vocabs, model.layer
+        self.vocabs = vocabs
         self.tag_names = vocabs.tags.tokens
         try:
-            self.chain = layer_chain(model.layer, state)
-            self.log_prior = state["layer.log_prior"] if model.layer == "hmm" else None
+            self.decoding = saved_decoding(state)
             char_model = {"lstm": char_lstm_model, "cnn": char_cnn_model}.get(model.char_encoder)
             char_graph = None if char_model is None else char_model(model, state)
             char_size = {"lstm": 2 * model.char_hidden, "cnn": model.char_hidden}.get(model.char_encoder, 0)
@@ -136,8 +159,8 @@ class OnnxTagger:
 
     def decode(self, ids: IndexLists) -> tuple[np.ndarray, np.ndarray]:
         """Best tag-id paths (B, T) and their scores (B,)."""
-        emissions = layer_emissions(self.layer, self.scores(ids), self.log_prior)
-        return viterbi(emissions, np.array(ids.lengths), self.chain)
+        emissions = emission_potentials(self.decoding, self.scores(ids))
+        return viterbi(emissions, np.array(ids.lengths), self.decoding.chain)
 
     def encode(self, sentences: Sequence[Sentence], batch_size: int = 256) -> Encoded:
         """Length-sorted batches of ids; pure Python, so a reader thread can run it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hybrid.structured import chain
@@ -30,13 +31,50 @@ class StructuredLayer(nn.Module):
         self.register_buffer("allowed_end", torch.ones(num_tags, dtype=torch.bool))
 
     # -- what a layer defines -------------------------------------------------
-    def potentials(self, emissions: Tensor, mask: Tensor) -> ChainPotentials:
-        """Chain potentials for emissions (B, T, K) and mask (B, T), without constraints."""
+    #: whether the encoder's scores are log-softmax normalised before `emission_bias` is added
+    normalizes_emissions: bool = False
+
+    def emission_bias(self, dtype: torch.dtype) -> Tensor | None:
+        """(K,) added to every position's (normalised) scores; None: nothing is added."""
+        return None
+
+    def chain_scores(self, like: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Transitions (K, K), start (K,) and end (K,) scores, in `like`'s dtype and device."""
         raise NotImplementedError
 
     def loss(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Training loss (a scalar, summed over tokens and averaged over sentences)."""
         raise NotImplementedError
+
+    # -- built from the parts above, once for every layer ------------------------
+    def emission_potentials(self, emissions: Tensor) -> Tensor:
+        """(B, T, K) emission potentials from the encoder's scores (B, T, K)."""
+        scores = F.log_softmax(emissions, dim=-1) if self.normalizes_emissions else emissions
+        bias = self.emission_bias(scores.dtype)
+        return scores if bias is None else scores + bias
+
+    def potentials(self, emissions: Tensor, mask: Tensor) -> ChainPotentials:
+        """Chain potentials for emissions (B, T, K) and mask (B, T), without constraints."""
+        return ChainPotentials(self.emission_potentials(emissions), *self.chain_scores(emissions), mask)
+
+    def decoding_tensors(self) -> dict[str, Tensor]:
+        """Everything an engine without torch needs to decode exactly as `decode` does, float32:
+        `transitions` (K, K), `start`, `end` (K,) with the constraints applied (-inf), and how
+        emissions are made from the encoder's scores: `normalize` (1,) (log-softmax first or not)
+        and, if the layer has one, `emission_bias` (K,) added after. Saved with every model, so
+        a settings change (a tuned scale, a constraint) reaches every engine through this one method.
+        """
+        with torch.no_grad():
+            k = self.num_tags
+            probe = torch.zeros(1, 1, k, device=self.allowed.device)
+            chain_part = self.constrained(probe, torch.ones(1, 1, dtype=torch.bool, device=probe.device))
+            tensors = {"transitions": chain_part.transitions, "start": chain_part.start, "end": chain_part.end,
+                       "normalize": torch.tensor([self.normalizes_emissions])}
+            bias = self.emission_bias(torch.float32)
+            if bias is not None:
+                tensors["emission_bias"] = bias
+            return {name: (t.detach().float() if t.is_floating_point() else t).cpu().clone()
+                    for name, t in tensors.items()}
 
     # -- shared inference -------------------------------------------------------
     def set_constraints(self, tags: Sequence[str], scheme: str | None) -> None:

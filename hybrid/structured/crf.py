@@ -6,7 +6,6 @@ from torch import Tensor
 from torchcrf import CRF
 
 from hybrid.structured.base import StructuredLayer
-from hybrid.structured.chain import ChainPotentials
 from hybrid.structured.losses import LOSSES, chain_loss
 
 
@@ -29,9 +28,9 @@ class CRFLayer(StructuredLayer):
         self.cost_weight = float(cost_weight)
         self.crf = CRF(num_tags, batch_first=True)
 
-    def potentials(self, emissions: Tensor, mask: Tensor) -> ChainPotentials:
+    def chain_scores(self, like: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         crf = self.crf
-        return ChainPotentials(emissions, crf.transitions, crf.start_transitions, crf.end_transitions, mask)
+        return crf.transitions, crf.start_transitions, crf.end_transitions
 
     def loss(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """The chosen loss per sentence, averaged over the batch (nll: pytorch-crf's forward)."""

@@ -29,7 +29,6 @@ from torch import Tensor, nn
 
 from hybrid.structured import chain
 from hybrid.structured.base import StructuredLayer
-from hybrid.structured.chain import ChainPotentials
 from hybrid.structured.losses import chain_loss
 
 OBJECTIVES = ("cross_entropy", "sequence", "perceptron", "hinge")
@@ -195,17 +194,20 @@ class HMMLayer(StructuredLayer):
         return layer
 
     # -- the layer protocol -----------------------------------------------------
+    normalizes_emissions = True
+
+    def emission_bias(self, dtype: torch.dtype) -> Tensor:
+        """(K,) -prior_scale * log P(y): added to log P(y|x_t), it makes the scaled likelihoods."""
+        return -(self.prior_scale * self.log_prior.to(dtype))
+
     def scaled_likelihoods(self, emissions: Tensor) -> Tensor:
         """(B, T, K) log P(y|x_t) - prior_scale * log P(y) from the encoder's scores (B, T, K)."""
-        prior = self.log_prior.to(emissions.dtype)
-        return F.log_softmax(emissions, dim=-1) - self.prior_scale * prior
+        return self.emission_potentials(emissions)
 
-    def potentials(self, emissions: Tensor, mask: Tensor) -> ChainPotentials:
-        dtype = emissions.dtype
-        return ChainPotentials(
-            self.scaled_likelihoods(emissions), self._weighted(self.log_transitions.to(dtype)),
-            self._weighted(self.log_start.to(dtype)), emissions.new_zeros(self.num_tags), mask,
-        )
+    def chain_scores(self, like: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        dtype = like.dtype
+        return (self._weighted(self.log_transitions.to(dtype)), self._weighted(self.log_start.to(dtype)),
+                like.new_zeros(self.num_tags))
 
     def _weighted(self, log_probs: Tensor) -> Tensor:
         """transition_scale * log_probs, with impossible (-inf) entries kept impossible."""

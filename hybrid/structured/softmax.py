@@ -7,16 +7,17 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hybrid.structured.base import StructuredLayer
-from hybrid.structured.chain import ChainPotentials
 
 
 class SoftmaxLayer(StructuredLayer):
     """Independent per-token distributions; potentials are log-softmax emissions, zero transitions."""
 
-    def potentials(self, emissions: Tensor, mask: Tensor) -> ChainPotentials:
+    normalizes_emissions = True
+
+    def chain_scores(self, like: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         k = self.num_tags
-        zeros = emissions.new_zeros(k)
-        return ChainPotentials(F.log_softmax(emissions, dim=-1), emissions.new_zeros(k, k), zeros, zeros, mask)
+        zeros = like.new_zeros(k)
+        return like.new_zeros(k, k), zeros, zeros
 
     def loss(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Token cross-entropy summed over each sentence, averaged over the batch."""
