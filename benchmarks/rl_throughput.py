@@ -43,7 +43,7 @@ def main() -> None:
         start = time.monotonic()
         reinforce(Seq2SeqPolicy(load_seq2seq(args.model)), config, train, dev, out, progress=False)
         wall = time.monotonic() - start
-        log = [json.loads(line) for line in (Path(out) / "rl_log.jsonl").read_text().splitlines()]
+        log = [json.loads(line) for line in (Path(out) / "steps.jsonl").read_text().splitlines()]
     steps = sum(r["step_seconds"] for r in log)
     rewards = sum(r["reward_seconds"] for r in log)
     samples = args.steps * args.batch_size * args.samples

@@ -22,7 +22,10 @@ import torch
 from hybrid.config import GANConfig, atomic_write_text
 from hybrid.models.discriminator import Discriminator
 from hybrid.models.language_model import LanguageModel
-from hybrid.train.gan import sample_lm, train_lm_gan, train_lm_mle
+from hybrid.train.adversarial import adversarial_finetune
+from hybrid.train.language_model import LanguageModelTrainer
+from hybrid.train.loop import Schedule, run
+from hybrid.train.policies import FixedLengthLMPolicy, sample_fixed_length
 
 
 def oracle_nll(oracle: LanguageModel, g: LanguageModel, n: int, length: int, seed: int) -> float:
@@ -31,7 +34,7 @@ def oracle_nll(oracle: LanguageModel, g: LanguageModel, n: int, length: int, see
     total = 0.0
     with torch.no_grad():
         for start in range(0, n, 1000):
-            tokens = sample_lm(g, min(1000, n - start), length, generator=generator).tokens
+            tokens = sample_fixed_length(g, min(1000, n - start), length, generator=generator)
             total += float(-oracle.token_log_probs(tokens).sum())
     return total / (n * length)
 
@@ -70,11 +73,14 @@ def main() -> None:
     v, bos = args.vocab + 1, args.vocab  # ids 0..vocab-1 are tokens; id vocab is <s>, fed but never emitted
     torch.manual_seed(args.seed)
     oracle = LanguageModel(v, args.dim, args.dim, bos=bos).init_normal_(1.0).eval()
-    real = sample_lm(oracle, args.samples, args.length, generator=torch.Generator().manual_seed(args.seed)).tokens
+    real = list(sample_fixed_length(oracle, args.samples, args.length, generator=torch.Generator().manual_seed(args.seed)))
     g = LanguageModel(v, args.dim, args.dim, bos=bos).eval()
 
     def nll(model: LanguageModel, n: int = args.samples) -> float:
         return oracle_nll(oracle, model, n, args.length, seed=12345)
+
+    # the dev score of both phases: minus the oracle NLL of eval_samples generated sequences
+    policy = FixedLengthLMPolicy(g, args.length, lambda model: -nll(model, args.eval_samples), "minus_oracle_nll")
 
     rows = {"random": nll(g)}
     print(f"random generator: oracle NLL {rows['random']:.3f}", flush=True)
@@ -82,10 +88,10 @@ def main() -> None:
     if args.from_mle:
         g.load_state_dict(torch.load(args.from_mle))
     else:
-        train_lm_mle(g, real, args.mle_epochs, lr=args.mle_lr, generator=torch.Generator().manual_seed(args.seed),
-                     after_epoch=lambda e, loss: print(f"  MLE epoch {e}: train NLL {loss:.3f}"
-                                                   + (f"  oracle NLL {nll(g, args.eval_samples):.3f}" if e % 10 == 0 else ""),
-                                                   flush=True))
+        mle = LanguageModelTrainer(policy, real, [], lr=args.mle_lr, batch_size=64, seed=args.seed)
+        run(mle, Schedule(epochs=args.mle_epochs, seed=args.seed), out / "mle", progress=False,
+            log=lambda m: print("  MLE " + m, flush=True))
+        g.eval()
     rows["mle"] = nll(g)
     mle_minutes = (time.monotonic() - t0) / 60
     how = f"loaded from {args.from_mle}" if args.from_mle else f"{args.mle_epochs} epochs, {mle_minutes:.1f} min"
@@ -94,16 +100,17 @@ def main() -> None:
     torch.save(g.state_dict(), out / "mle.pt")
     config = GANConfig(rounds=args.rounds, rollouts=args.rollouts, g_lr=args.g_lr, baseline=args.baseline, d_steps=args.d_steps,
                        d_epochs=args.d_epochs, d_samples=args.d_samples, pretrain_d_steps=args.pretrain_d_steps,
-                       eval_every=10, max_minutes=args.max_minutes, seed=args.seed)
+                       eval_every=10, max_minutes=args.max_minutes, seed=args.seed, d_batch=args.d_samples,
+                       batch_size=64, max_length=args.length, g_steps=1, d_lr=1e-4, mle_every=0, samples=1)
     d = Discriminator(v, embedding_dim=64, hidden_size=64)
     t0 = time.monotonic()
     constant = (lambda tokens, mask, rows: torch.full((len(tokens),), 0.5)) if args.control else None
-    summary = train_lm_gan(g, d, real, config, out, quality=lambda model: nll(model, args.eval_samples),
-                           log=lambda m: print("  " + m, flush=True), judge=constant)
+    summary = adversarial_finetune(policy, d, real, [], config, out / "adversarial", progress=False,
+                                   log=lambda m: print("  " + m, flush=True), judge=constant)
     rows["adversarial"] = nll(g)
     rows["mle (same generator, re-measured)"] = nll(mle_model)
     result = {"seed": args.seed, "oracle_nll": rows, "mle_minutes": round(mle_minutes, 1),
-              "adversarial_minutes": round((time.monotonic() - t0) / 60, 1), "rounds": summary["rounds"],
+              "adversarial_minutes": round((time.monotonic() - t0) / 60, 1), "rounds": summary["steps_run"],
               "total_minutes": round((time.monotonic() - started) / 60, 1), "settings": vars(args),
               "paper": {"random": 10.310, "mle": 9.038, "schedule sampling": 8.985, "pg-bleu": 8.946, "seqgan": 8.736}}
     atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")

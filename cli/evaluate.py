@@ -7,7 +7,8 @@ import json
 
 import click
 
-from cli.params import FORMATS, MODEL_DIR, model_format
+from cli.params import FORMATS, MODEL_DIR, load_chain_tagger, load_ctc_model, model_kind
+from hybrid.models.registry import SEQ2SEQ
 
 
 @click.command()
@@ -36,12 +37,13 @@ def evaluate(model, data_file: str, fmt: str | None, as_json: bool, output: str 
     hybrid evaluate --model runs/de-en/model --data test2016.de --references test2016.en
     hybrid evaluate --model runs/ctc/model --data test.tsv
     """
-    if model_format(model) == "hybrid-seq2seq":
+    if model_kind(model) is SEQ2SEQ:
         _evaluate_seq2seq(model, data_file, references_file, beam, length_penalty, batch_size, as_json, output)
         return
     import dataclasses
 
-    from hybrid.models.io import load_tagger, read_config
+    from hybrid.config import is_data_format
+    from hybrid.models.io import read_config
     from hybrid.train.tagging import read_tagged
     from hybrid.train.trainer import evaluate as evaluate_tagger
 
@@ -51,21 +53,23 @@ def evaluate(model, data_file: str, fmt: str | None, as_json: bool, output: str 
         return
     data = config.data
     if fmt is not None and fmt != data.format:
+        if not is_data_format(fmt):  # never: --format is a click.Choice of FORMATS
+            raise click.UsageError(f"unknown format {fmt!r}")
         # The training columns are in the training format's terms: other formats use their defaults.
         data = dataclasses.replace(data, format=fmt, word_column=0, tag_column=-1)
     if data.format == "text":
         raise click.UsageError("plain text has no gold tags; evaluate on CoNLL or CoNLL-U data")
     sentences = read_tagged(data_file, data)
-    _report(evaluate_tagger(load_tagger(model), sentences, batch_size), model, data_file, as_json, output)
+    result = evaluate_tagger(load_chain_tagger(model), sentences, batch_size)
+    _report(result, model, data_file, as_json, output)
 
 
 def _evaluate_ctc(model, data_file, batch_size, as_json, output) -> None:
     """A CTC model on pairs (input<TAB>labels): label error rate, label and sentence accuracy."""
-    from hybrid.models.io import load_tagger
     from hybrid.train.ctc import evaluate_ctc, read_labelled_pairs
 
-    _report(evaluate_ctc(load_tagger(model), read_labelled_pairs(data_file), batch_size), model, data_file,
-            as_json, output)
+    result = evaluate_ctc(load_ctc_model(model), read_labelled_pairs(data_file), batch_size)
+    _report(result, model, data_file, as_json, output)
 
 
 def _report(result, model, data_file, as_json, output, table=None) -> None:

@@ -56,8 +56,9 @@ def induce(data_file, states, out, fmt, word_column, iterations, tol, time_budge
               "iterations_run": len(model.history), "log_likelihood_per_token": last["log_likelihood_per_token"],
               "seconds": last["seconds"]}
     if eval_data is not None:
-        gold = list(read_sentences(eval_data, fmt, word_column, tag_column))
+        gold = list(read_sentences(eval_data, fmt, word_column, tag_column))  # tags required
         predicted = model.predict([s.words for s in gold])
-        result["eval"] = {"data": str(eval_data), **induction_scores(predicted, [s.tags for s in gold])}
+        gold_tags = [s.tags for s in gold if s.tags is not None]
+        result["eval"] = {"data": str(eval_data), **induction_scores(predicted, gold_tags)}
     (path / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     click.echo(json.dumps(result, indent=2))

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from cli.params import MODEL_DIR, model_format
+from cli.params import MODEL_DIR, model_kind
+from hybrid.models.registry import SEQ2SEQ
 
 
 @click.command()
@@ -18,7 +19,7 @@ def info(directory, as_json: bool) -> None:
     from hybrid.models.io import default_model_path, read_config, read_training
 
     directory = directory or default_model_path()
-    if model_format(directory) == "hybrid-seq2seq":
+    if model_kind(directory) is SEQ2SEQ:
         _seq2seq_info(directory, as_json)
         return
     config = read_config(directory)

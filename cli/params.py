@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from hybrid.errors import ModelLoadError
+
+if TYPE_CHECKING:  # the commands import torch models lazily, for a fast start
+    from hybrid.models.ctc import CTCModel
+    from hybrid.models.hmm_tagger import ClassicHMMTagger
+    from hybrid.models.registry import ModelKind
+    from hybrid.models.tagger import Tagger
 
 
 class ColumnType(click.ParamType):
@@ -50,12 +59,44 @@ class ModelDirType(click.ParamType):
         return path
 
 
-def model_format(model_dir) -> str:
-    """The `format` recorded in a model directory's config.json."""
+def model_kind(model_dir: Path) -> ModelKind | None:
+    """The registered kind of the model saved in `model_dir` (None if it is none of them)."""
+    from hybrid.models.registry import kind_of
+
     try:
-        return json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("format", "")
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return ""
+        return kind_of(model_dir)
+    except ModelLoadError:
+        return None
+
+
+def default(config: type, name: str) -> Any:
+    """The default of a config dataclass field: the CLI and the Python API run the same experiment."""
+    for item in dataclasses.fields(config):
+        if item.name == name:
+            return item.default
+    raise KeyError(f"{config.__name__} has no field {name!r}")
+
+
+def load_chain_tagger(model_dir: Path) -> Tagger | ClassicHMMTagger:
+    """The chain tagger (neural or classic HMM) saved in `model_dir`; UsageError for a CTC model."""
+    from hybrid.models.ctc import CTCModel
+    from hybrid.models.io import load_tagger
+
+    model = load_tagger(model_dir)
+    if isinstance(model, CTCModel):
+        raise click.UsageError(f"{model_dir}: a CTC model labels whole inputs, it tags no words")
+    return model
+
+
+def load_ctc_model(model_dir: Path) -> CTCModel:
+    """The CTC model (--layer ctc) saved in `model_dir`; UsageError for any other tagger."""
+    from hybrid.models.ctc import CTCModel
+    from hybrid.models.io import load_tagger
+
+    model = load_tagger(model_dir)
+    if not isinstance(model, CTCModel):
+        raise click.UsageError(f"{model_dir}: not a CTC model (--layer ctc)")
+    return model
 
 
 COLUMN = ColumnType()

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from cli.params import model_format
+from cli.params import model_kind
+from hybrid.models.registry import LANGUAGE_MODEL, SEQ2SEQ
 
 FILE = click.Path(exists=True, dir_okay=False)
 
@@ -32,7 +33,7 @@ def data_options(command: Callable) -> Callable:
 def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
                 what: str = "REINFORCE fine-tuning") -> tuple[Any, list, list]:
     """The model in `model_dir` as a policy (hybrid.train.policies), its training and dev data."""
-    if model_format(model_dir) == "hybrid-seq2seq":
+    if model_kind(model_dir) is SEQ2SEQ:
         if not (train_src and train_tgt and dev_src and dev_tgt):
             raise click.UsageError("a seq2seq model needs --train-src, --train-tgt, --dev-src and --dev-tgt")
         from hybrid.data.parallel import read_parallel
@@ -44,13 +45,14 @@ def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, d
     if not (train_file and dev_file):
         raise click.UsageError("a tagger needs --train and --dev files with gold tags; a language model --train "
                                "and --dev files of sentences")
-    if model_format(model_dir) == "hybrid-lm":
+    if model_kind(model_dir) is LANGUAGE_MODEL:
         from hybrid.data.parallel import read_parallel
         from hybrid.models.language_model_io import load_language_model
         from hybrid.train.policies import LanguageModelPolicy
 
         return LanguageModelPolicy(load_language_model(model_dir)), read_parallel(train_file), read_parallel(dev_file)
     from hybrid.models.io import load_tagger, read_config
+    from hybrid.models.tagger import Tagger
     from hybrid.train.policies import TaggerPolicy
     from hybrid.train.tagging import read_tagged
 
@@ -59,5 +61,9 @@ def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, d
         raise click.UsageError("the classic HMM has no network to fine-tune")
     if tagger_config.model.layer == "ctc":
         raise click.UsageError(f"{what} covers chain taggers and seq2seq models, not CTC models")
-    policy = TaggerPolicy(load_tagger(model_dir), tagger_config)
+    tagger = load_tagger(model_dir)
+    if not isinstance(tagger, Tagger):  # never after the layer checks above
+        kind = type(tagger).__name__
+        raise click.UsageError(f"{what} covers chain taggers and seq2seq models, not a {kind}")
+    policy = TaggerPolicy(tagger, tagger_config)
     return policy, read_tagged(train_file, tagger_config.data), read_tagged(dev_file, tagger_config.data)

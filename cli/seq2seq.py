@@ -72,13 +72,16 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
     from hybrid.train.seq2seq import train_seq2seq
 
     config = load_json(Seq2SeqConfig, config_file) if config_file else Seq2SeqConfig()
-    sections = {"model": config.model, "train": config.train}
+    model_config, train_config = config.model, config.train
     for option, value in options.items():
         if value is None:
             continue
         for section, field in OVERRIDES[option]:
-            sections[section] = dataclasses.replace(sections[section], **{field: value})
-    config = Seq2SeqConfig(**sections)
+            if section == "model":
+                model_config = dataclasses.replace(model_config, **{field: value})
+            else:
+                train_config = dataclasses.replace(train_config, **{field: value})
+    config = Seq2SeqConfig(model=model_config, train=train_config)
     summary = train_seq2seq(config, read_parallel(train_src, train_tgt), read_parallel(dev_src, dev_tgt), out_dir,
                             resume=resume, progress=not quiet, log=click.echo, device=device)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

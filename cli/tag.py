@@ -6,9 +6,11 @@ import sys
 
 import click
 
-from cli.params import FORMATS, MODEL_DIR
+from cli.params import FORMATS, MODEL_DIR, load_chain_tagger, load_ctc_model
 
 ENGINES = ("auto", "torch", "onnx")
+# the word column of each input format where it is not the model's training format
+WORD_COLUMNS: dict[str, int | str] = {"text": 0, "conll": 0, "conllu": "form"}
 
 
 @click.command()
@@ -60,7 +62,7 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
         )
     # The model's word column holds for input in its training format; other formats use their own
     # (a CoNLL-U model reads 'form', which is no CoNLL column index).
-    word_column = data.word_column if fmt == data.format else {"text": 0, "conll": 0, "conllu": "form"}[fmt]
+    word_column = data.word_column if fmt == data.format else WORD_COLUMNS[fmt]
     features = data.feature_columns
     sentences = read_sentences(input_file, fmt, word_column, None, features, require_tags=False)
     out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
@@ -91,13 +93,12 @@ def _tag_ctc(directory, input_file: str, k: int, batch_size: int, output: str) -
 
     from hybrid.data.batching import chunked
     from hybrid.data.pairs import read_pairs
-    from hybrid.models.io import load_tagger
 
     if k != 1:
         raise click.UsageError("a CTC model prints its best labelling only (--k 1); its decoding beam is "
                                "set at training (--ctc-beam)")
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    model = load_tagger(directory)
+    model = load_ctc_model(directory)
     out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
     try:
         for chunk in chunked(read_pairs(input_file, require_labels=False), 4 * batch_size):
@@ -131,10 +132,9 @@ def load_engine(directory, model, engine: str, k: int, batch_size: int):
         return (lambda chunk: runtime.encode(chunk, batch_size)), runtime.predict_encoded
     import torch
 
-    from hybrid.models.io import load_tagger
     from hybrid.models.tagger import encode_for_prediction, predict_encoded
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    tagger = load_tagger(directory)
+    tagger = load_chain_tagger(directory)
     return (lambda chunk: encode_for_prediction(tagger.vocabs, chunk, batch_size)), (
         lambda batches: predict_encoded(tagger, batches, k))

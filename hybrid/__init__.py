@@ -3,6 +3,7 @@
 The common entry points, imported lazily (so `import hybrid` stays cheap):
 
     from hybrid import load_tagger, train_tagger, TaggerConfig
+    from hybrid import load_model, save_model  # any saved model kind (hybrid.models.registry)
     from hybrid import load_onnx_tagger  # tags like load_tagger() (k = 1) without importing torch
 """
 
@@ -14,12 +15,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "load_model": "hybrid.models.registry",
+    "save_model": "hybrid.models.registry",
     "load_tagger": "hybrid.models.io",
     "save_tagger": "hybrid.models.io",
     "Tagger": "hybrid.models.tagger",
     "load_onnx_tagger": "hybrid.runtime",
     "train_tagger": "hybrid.train.tagging",
-    "evaluate": "hybrid.train.trainer",
+    "evaluate": "hybrid.models.evaluation",
     "read_sentences": "hybrid.data.readers",
     "Sentence": "hybrid.data.sentence",
     "TaggerConfig": "hybrid.config",

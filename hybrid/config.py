@@ -10,11 +10,14 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hybrid.errors import ConfigError
 
-C = TypeVar("C")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")
 
 
 def _check_value(name: str, value: Any, annotation: Any) -> Any:
@@ -44,7 +47,7 @@ def _check_value(name: str, value: Any, annotation: Any) -> Any:
         return value
     if annotation is Any:
         return value
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         if isinstance(value, annotation):
             return value
         if not isinstance(value, dict):
@@ -66,7 +69,7 @@ def from_dict(cls: type[C], data: dict[str, Any], prefix: str = "") -> C:
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix or cls.__name__}: expected an object, got {data!r}")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
@@ -118,11 +121,63 @@ def load_json(cls: type[C], path: str | Path) -> C:
     return from_dict(cls, data)
 
 
+class Range(typing.NamedTuple):
+    """Allowed values of a numeric config field: low <= x (or low < x when low_open), x <= high
+    (or x < high when high_open); None = unbounded."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def holds(self, x: float) -> bool:
+        above = self.low is None or (x > self.low if self.low_open else x >= self.low)
+        below = self.high is None or (x < self.high if self.high_open else x <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low}"
+        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+
+
+COUNT = Range(1)  # a count that loops or divisions need: >= 1
+SIZE = Range(1, 1_000_000)  # a layer or vocabulary size: a corrupt config cannot ask for terabytes
+NON_NEGATIVE = Range(0)
+POSITIVE = Range(0, low_open=True)
+PROBABILITY = Range(0, 1)
+DROPOUT = Range(0, 1, high_open=True)
+
+
+class Checked:
+    """Mixin of the configs: `__post_init__` checks every field named in `RANGES` (None passes:
+    an unset optional value), so a config is valid however it was made (code, JSON, CLI)."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {}
+
+    def __post_init__(self) -> None:
+        for name, allowed in self.RANGES.items():
+            value = getattr(self, name)
+            if value is not None and not allowed.holds(value):
+                raise ConfigError(f"{type(self).__name__}.{name} must be {allowed}, got {value!r}")
+
+
+# The input formats DataConfig reads; pairs: input<TAB>labels (CTC)
+DataFormat = typing.Literal["conll", "conllu", "text", "pairs"]
+
+
+def is_data_format(value: str) -> typing.TypeGuard[DataFormat]:
+    """Whether `value` is one of the input formats (narrows a str to DataFormat)."""
+    return value in typing.get_args(DataFormat)
+
+
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Checked):
     """Which columns of the input files are words, tags and extra features."""
 
-    format: typing.Literal["conll", "conllu", "text", "pairs"] = "conll"  # pairs: input<TAB>labels (CTC)
+    RANGES: typing.ClassVar[dict[str, Range]] = {"min_word_freq": COUNT, "max_word_length": SIZE}
+
+    format: DataFormat = "conll"  # pairs: input<TAB>labels (CTC)
     word_column: int | str = 0
     tag_column: int | str = -1
     feature_columns: tuple[int | str, ...] = ()
@@ -132,8 +187,15 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Checked):
     """Architecture of a tagger: embeddings, encoder and structured layer."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "word_dim": SIZE, "feature_dim": SIZE, "char_dim": SIZE, "char_hidden": SIZE, "hidden_size": SIZE,
+        "num_layers": Range(1, 100), "dropout": DROPOUT, "word_dropout": DROPOUT,
+        "hmm_transition_smoothing": POSITIVE, "hmm_emission_smoothing": POSITIVE, "hmm_rare_words": NON_NEGATIVE,
+        "hmm_prior_scale": NON_NEGATIVE, "hmm_transition_scale": NON_NEGATIVE, "ctc_beam": COUNT,
+    }
 
     word_dim: int = 100
     feature_dim: int = 20
@@ -169,8 +231,14 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Checked):
     """Optimisation: optimiser, schedule, clipping, early stopping and budget."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "lr": POSITIVE, "momentum": PROBABILITY, "weight_decay": NON_NEGATIVE, "lr_decay": NON_NEGATIVE,
+        "clip_norm": NON_NEGATIVE, "batch_size": COUNT, "epochs": COUNT, "patience": COUNT, "max_minutes": POSITIVE,
+        "dev_fraction": Range(0, 1, low_open=True, high_open=True),
+    }
 
     optimizer: typing.Literal["adam", "sgd"] = "adam"
     lr: float = 1e-3
@@ -197,8 +265,13 @@ class TaggerConfig:
 
 
 @dataclass(frozen=True)
-class Seq2SeqModelConfig:
+class Seq2SeqModelConfig(Checked):
     """Encoder-decoder with attention: sizes, cells and the attention's match function."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "src_min_freq": COUNT, "tgt_min_freq": COUNT, "embedding_dim": SIZE, "encoder_hidden": SIZE,
+        "encoder_layers": Range(1, 100), "decoder_hidden": SIZE, "attention_hidden": SIZE, "dropout": DROPOUT,
+    }
 
     src_min_freq: int = 2
     tgt_min_freq: int = 2
@@ -215,8 +288,14 @@ class Seq2SeqModelConfig:
 
 
 @dataclass(frozen=True)
-class Seq2SeqTrainConfig:
+class Seq2SeqTrainConfig(Checked):
     """MLE training with teacher forcing, scheduled sampling, clipping and early stopping on dev BLEU."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "lr": POSITIVE, "batch_size": COUNT, "epochs": COUNT, "patience": COUNT, "max_minutes": POSITIVE,
+        "clip_norm": NON_NEGATIVE, "label_smoothing": DROPOUT, "ss_start": PROBABILITY, "ss_end": PROBABILITY,
+        "ss_epochs": COUNT, "max_length": COUNT, "dev_beam": COUNT,
+    }
 
     lr: float = 1e-3
     batch_size: int = 64
@@ -244,9 +323,16 @@ class Seq2SeqConfig:
 
 
 @dataclass(frozen=True)
-class ReinforceConfig:
+class ReinforceConfig(Checked):
     """REINFORCE fine-tuning: loss = -(R - b) log p(y|x) - entropy_weight * H + mle_weight * CE,
     with R optionally penalised by kl_weight * (log p - log p_start) (KL to the starting model)."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "samples": COUNT, "temperature": POSITIVE, "reward_scale": POSITIVE, "entropy_weight": NON_NEGATIVE,
+        "mle_weight": NON_NEGATIVE, "kl_weight": NON_NEGATIVE, "ema_decay": PROBABILITY, "lr": POSITIVE,
+        "batch_size": COUNT, "steps": COUNT, "eval_every": COUNT, "max_minutes": POSITIVE, "clip_norm": NON_NEGATIVE,
+        "max_length": COUNT, "dev_beam": COUNT,
+    }
 
     reward: str = "bleu"  # bleu | chrf | ter | span-f1 | accuracy | module:function
     baseline: typing.Literal["self-critical", "mean", "ema"] = "self-critical"
@@ -269,8 +355,13 @@ class ReinforceConfig:
 
 
 @dataclass(frozen=True)
-class LanguageModelConfig:
+class LanguageModelConfig(Checked):
     """An unconditional generator (hybrid.models.language_model) and its maximum-likelihood training."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "embedding_dim": SIZE, "hidden_size": SIZE, "num_layers": Range(1, 100), "dropout": DROPOUT,
+        "min_freq": COUNT, "epochs": COUNT, "batch_size": COUNT, "lr": POSITIVE, "max_minutes": POSITIVE,
+    }
 
     embedding_dim: int = 64
     hidden_size: int = 128
@@ -286,9 +377,14 @@ class LanguageModelConfig:
 
 
 @dataclass(frozen=True)
-class DiscriminatorConfig:
+class DiscriminatorConfig(Checked):
     """D(x, y): the sizes of the id spaces it reads (the generator's output and condition
     vocabularies; 0 = unconditional) and of its layers."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "vocab_size": SIZE, "source_vocab_size": Range(0, 1_000_000), "embedding_dim": SIZE, "hidden_size": SIZE,
+        "dropout": DROPOUT,
+    }
 
     vocab_size: int
     source_vocab_size: int = 0
@@ -299,31 +395,47 @@ class DiscriminatorConfig:
 
 
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(Checked):
     """Adversarial (SeqGAN-style) training: per round, g_steps policy-gradient updates of the
-    generator on the discriminator's Monte Carlo rollout rewards, then d_steps discriminator
-    updates, each on d_samples fresh generated sequences against as many real ones for d_epochs."""
+    generator on the discriminator's rewards (per sequence, or per token from Monte Carlo
+    rollouts), then d_steps discriminator updates, each on d_samples fresh generated sequences
+    against as many real ones for d_epochs. The defaults are those measured on Multi30k
+    fine-tuning (`hybrid gan-train` uses them too); SeqGAN's oracle experiment sets its own."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "rounds": COUNT, "g_steps": COUNT, "d_steps": COUNT, "d_epochs": COUNT, "d_samples": COUNT,
+        "d_batch": NON_NEGATIVE, "rollouts": NON_NEGATIVE, "batch_size": COUNT, "g_lr": POSITIVE, "d_lr": POSITIVE,
+        "label_smoothing": DROPOUT, "mle_every": NON_NEGATIVE, "pretrain_d_steps": NON_NEGATIVE, "eval_every": COUNT,
+        "max_minutes": POSITIVE, "clip_norm": POSITIVE, "samples": COUNT, "task_weight": PROBABILITY,
+        "reward_scale": POSITIVE, "max_length": COUNT, "dev_beam": COUNT,
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.task_weight > 0 and not self.task_reward:
+            raise ConfigError("GANConfig: task_weight > 0 needs a task_reward (e.g. bleu, span-f1)")
 
     rounds: int = 100
-    g_steps: int = 1
-    d_steps: int = 5
-    d_epochs: int = 3
-    d_samples: int = 1024
-    rollouts: int = 16  # completions per prefix; 0 = one reward per sequence (D of the whole output)
-    batch_size: int = 64
-    g_lr: float = 1e-3
-    d_lr: float = 1e-4
+    g_steps: int = 5
+    d_steps: int = 1
+    d_epochs: int = 1
+    d_samples: int = 512
+    d_batch: int = 0  # samples drawn at once in a d-step (memory vs speed); at least batch_size
+    rollouts: int = 0  # completions per prefix; 0 = one reward per sequence (D of the whole output)
+    batch_size: int = 32
+    g_lr: float = 1e-4
+    d_lr: float = 1e-3
     baseline: typing.Literal["none", "mean"] = "mean"  # per position: the batch mean of the rewards
     label_smoothing: float = 0.0  # real pairs labelled 1 - label_smoothing
     mismatched: bool = True  # conditional data: real x with another example's y as extra negatives
-    mle_every: int = 0  # an MLE (teacher forcing) step after every N g-steps; 0 = none
+    mle_every: int = 1  # an MLE (teacher forcing) step after every N g-steps; 0 = none
     pretrain_d_steps: int = 10
-    eval_every: int = 10
+    eval_every: int = 5
     max_minutes: float | None = None
     clip_norm: float = 5.0
     seed: int = 1
     # conditional models (seq2seq, taggers) through the policy protocol
-    samples: int = 1  # outputs sampled per input in a g-step; >= 2 with per-sequence rewards: leave-one-out baseline
+    samples: int = 4  # outputs sampled per input in a g-step; >= 2 with per-sequence rewards: leave-one-out baseline
     task_reward: str | None = None  # e.g. bleu or span-f1: mixed into D's reward with task_weight
     task_weight: float = 0.0  # reward = (1 - w) D + w reward_scale task
     reward_scale: float = 0.01  # task rewards such as BLEU are 0..100; D's are 0..1

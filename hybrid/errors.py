@@ -34,3 +34,7 @@ class ModelLoadError(HybridError):
 
 class ShapeError(HybridError, ValueError):
     """Tensors passed to a layer or dynamic program do not have the documented shapes."""
+
+
+class CheckpointError(HybridError):
+    """A training checkpoint is unreadable, from another program or version, or unsafe to load."""

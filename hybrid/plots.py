@@ -6,11 +6,14 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from hybrid.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hybrid.models.seq2seq import Seq2Seq
 
 
 def _pyplot() -> Any:
@@ -37,7 +40,9 @@ def _save(fig: Any, path: str | Path) -> None:
         raise
 
 
-def plot_attention(model: Any, source: Sequence[str], path: str | Path, beam: int = 1, max_length: int = 100) -> list[str]:
+def plot_attention(
+    model: Seq2Seq, source: Sequence[str], path: str | Path, beam: int = 1, max_length: int = 100
+) -> list[str]:
     """Decode `source` and plot its attention weights (target rows x source columns); returns the output."""
     from hybrid.data.pairs import Pair
     from hybrid.decoding import beam_search, greedy
@@ -46,13 +51,16 @@ def plot_attention(model: Any, source: Sequence[str], path: str | Path, beam: in
     vocabs = model.vocabs
     model.eval()
     batch = vocabs.encode([Pair(tuple(source), ())], with_targets=False)
-    special = {"bos": vocabs.bos, "eos": vocabs.eos, "pad": vocabs.target.pad_index}
+    bos, eos, pad = vocabs.bos, vocabs.eos, vocabs.target.pad_index
     with torch.inference_mode():
         memory = model.encode(batch.src, batch.src_mask)
         if beam > 1:
-            out = beam_search(model, memory, beam=beam, max_length=max_length, with_attention=True, **special)
+            out = beam_search(model, memory, bos, eos, pad, beam=beam, max_length=max_length,
+                              with_attention=True)
         else:
-            out = greedy(model, memory, max_length=max_length, with_attention=True, **special)
+            out = greedy(model, memory, bos, eos, pad, max_length=max_length, with_attention=True)
+    if out.attention is None:  # never: decoding was asked for the weights
+        raise RuntimeError("the decoder returned no attention weights")
     n = int(out.mask[0].sum())
     ids = out.tokens[0, :n].tolist()
     labels = [vocabs.target.token(i) for i in ids]

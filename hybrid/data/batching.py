@@ -197,7 +197,7 @@ def length_sorted_batches(
     if shuffle:
         rng.shuffle(order)
     pool = batch_size * 50  # sort within pools so batches differ from epoch to epoch
-    batches = []
+    batches: list[list[int]] = []  # indices into `sentences`
     for start in range(0, len(order), pool):
         chunk = sorted(order[start : start + pool], key=lambda i: length(sentences[i]))
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
@@ -206,9 +206,9 @@ def length_sorted_batches(
     return [[sentences[i] for i in batch] for batch in batches]
 
 
-def chunked(items: Iterable[Sentence], size: int) -> Iterator[list[Sentence]]:
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Consecutive lists of at most `size` items from a stream: bounded memory for big files."""
-    chunk: list[Sentence] = []
+    chunk: list[T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) >= size:

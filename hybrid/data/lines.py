@@ -52,7 +52,7 @@ def _decode(raw: bytes | str, name: str, number: int) -> str:
 
 def _raw_lines(handle: Iterable[bytes] | Iterable[str], name: str) -> Iterator[bytes | str]:
     """Iterate `handle`, turning a decoding error of a text stream into a DataFormatError."""
-    iterator = iter(handle)
+    iterator: Iterator[bytes | str] = iter(handle)
     while True:
         try:
             raw = next(iterator)
@@ -89,8 +89,8 @@ def numbered_lines(src: Source, name: str | None = None) -> Iterator[tuple[int, 
     elif isinstance(src, (bytes, bytearray)):
         raise TypeError("expected a path, '-', a file object or an iterable of lines, got bytes")
     else:
-        stream = src  # type: ignore[assignment]
-    for number, raw in enumerate(_raw_lines(stream, name), start=1):
-        if number == 1 and not isinstance(raw, (bytes, str)):
-            raise TypeError(f"expected lines of text, got {type(raw).__name__}")
-        yield number, _decode(raw, name, number)
+        stream = src
+    for number, line in enumerate(_raw_lines(stream, name), start=1):
+        if number == 1 and not isinstance(line, (bytes, str)):
+            raise TypeError(f"expected lines of text, got {type(line).__name__}")
+        yield number, _decode(line, name, number)

@@ -9,7 +9,7 @@ into padded id tensors.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,15 +33,30 @@ def read_parallel(src: Source, tgt: Source | None = None) -> list[Pair]:
         return [Pair(tuple(_tokens(line, src_name, n)), (), src_name, n) for n, line in src_lines]
     tgt_name = source_name(tgt)
     pairs = []
-    missing = object()
-    for a, b in itertools.zip_longest(src_lines, numbered_lines(tgt, tgt_name), fillvalue=missing):
-        if a is missing or b is missing:
-            short, long_, (number, _) = (src_name, tgt_name, b) if a is missing else (tgt_name, src_name, a)
-            raise DataFormatError(f"{short} ends before {long_}: expected a line aligned with "
-                                  f"{long_}:{number}", short, number)
-        (n, s_line), (_, t_line) = a, b  # type: ignore[misc]
+    for n, s_line, t_line in _aligned(src_lines, src_name, numbered_lines(tgt, tgt_name), tgt_name):
         pairs.append(Pair(tuple(_tokens(s_line, src_name, n)), tuple(_tokens(t_line, tgt_name, n)), src_name, n))
     return pairs
+
+
+def _aligned(
+    src_lines: Iterator[tuple[int, str]], src_name: str,
+    tgt_lines: Iterator[tuple[int, str]], tgt_name: str,
+) -> Iterator[tuple[int, str, str]]:
+    """(line number, source line, target line); DataFormatError when one file ends first."""
+    for a, b in itertools.zip_longest(src_lines, tgt_lines):  # None pads the shorter stream
+        if a is not None and b is not None:
+            yield a[0], a[1], b[1]
+        elif a is not None:
+            raise _ends_early(tgt_name, src_name, a[0])
+        elif b is not None:
+            raise _ends_early(src_name, tgt_name, b[0])
+
+
+def _ends_early(short: str, long_: str, number: int) -> DataFormatError:
+    """The error for file `short` ending where `long_` still has line `number`."""
+    return DataFormatError(
+        f"{short} ends before {long_}: expected a line aligned with {long_}:{number}", short, number
+    )
 
 
 def _tokens(line: str, name: str, number: int) -> list[str]:
@@ -66,8 +81,15 @@ class Seq2SeqBatch:
         return self.src.shape[0]
 
     def to(self, device: torch.device | str) -> Seq2SeqBatch:
-        fields = (self.src, self.src_mask, self.tgt_in, self.tgt_out, self.tgt_mask)
-        return Seq2SeqBatch(*(None if t is None else t.to(device) for t in fields))
+        """This batch on `device` (absent targets stay None)."""
+
+        def move(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(device)
+
+        return Seq2SeqBatch(
+            self.src.to(device), self.src_mask.to(device),
+            move(self.tgt_in), move(self.tgt_out), move(self.tgt_mask),
+        )
 
 
 class Seq2SeqVocabs:

@@ -113,13 +113,19 @@ class PeepholeLSTM(nn.Module):
         for layer in range(self.num_layers):
             if layer:
                 x = self.dropout(x)
-            cells = self.cells[layer * self.num_directions:(layer + 1) * self.num_directions]
+            cells = self._layer_cells(layer)
             if self.num_directions == 1:
-                x = self._run_layer(list(cells), x.unsqueeze(0), real)[0]  # (B, T', H)
+                x = self._run_layer(cells, x.unsqueeze(0), real)[0]  # (B, T', H)
                 continue
-            outs = self._run_layer(list(cells), torch.stack([x, reverse_padded(x, lengths)]), real)
+            outs = self._run_layer(cells, torch.stack([x, reverse_padded(x, lengths)]), real)
             x = torch.cat([outs[0], reverse_padded(outs[1], lengths)], dim=-1)  # (B, T', 2H)
         return F.pad(x, (0, 0, 0, t - steps))  # zeros for the dropped padding columns
+
+    def _layer_cells(self, layer: int) -> list[PeepholeLSTMCell]:
+        """The cells of `layer`, one per direction (forward first); self.cells holds only cells."""
+        n = self.num_directions
+        modules = self.cells[layer * n:(layer + 1) * n]
+        return [cell for cell in modules if isinstance(cell, PeepholeLSTMCell)]
 
     def _run_layer(self, cells: list[PeepholeLSTMCell], xs: Tensor, real: Tensor) -> Tensor:
         """xs (dirs, B, T, D) -> (dirs, B, T, H), each direction with its own cell."""

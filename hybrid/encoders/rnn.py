@@ -14,7 +14,8 @@ from hybrid.encoders.peephole import PeepholeLSTM
 from hybrid.encoders.shapes import check_sequence_batch
 
 CELLS = ("rnn", "lstm", "gru", "peephole")
-_TORCH_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+TorchRNN = type[nn.RNN] | type[nn.LSTM] | type[nn.GRU]  # torch's layers: one constructor signature
+_TORCH_CELLS: dict[str, TorchRNN] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class RNNEncoder(nn.Module):

@@ -55,7 +55,9 @@ class CTCModel(nn.Module):
              target_lengths: Tensor | None = None) -> Tensor:
         """Mean CTC loss of right-padded targets (B, S) with lengths (B,), or of a CTCBatch."""
         if isinstance(ids, CTCBatch):
-            ids, targets, target_lengths = ids.ids, ids.targets, ids.target_lengths
+            return self.loss(ids.ids, ids.targets, ids.target_lengths)
+        if targets is None or target_lengths is None:
+            raise ValueError("the CTC loss needs targets and target_lengths (or a CTCBatch)")
         log_probs, lengths = self(ids)
         return self.head.loss(log_probs, lengths, targets, target_lengths)
 

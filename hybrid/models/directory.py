@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from safetensors import SafetensorError
 
@@ -19,12 +19,16 @@ import hybrid
 from hybrid.config import TaggerConfig, from_dict
 from hybrid.data.batching import TaggerVocabs
 from hybrid.errors import ConfigError, ModelLoadError
+from hybrid.models.registry import TAGGER
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 W = TypeVar("W")
-C = TypeVar("C")
+C = TypeVar("C", bound="DataclassInstance")
 V = TypeVar("V")
 
-FORMAT = "hybrid-tagger"
+FORMAT = TAGGER.format
 FORMAT_VERSION = 1
 FILES = ("config.json", "vocab.json", "model.safetensors")
 # a tagger's model.safetensors also holds its layer's decoding tensors under this prefix
@@ -64,10 +68,27 @@ def read_config(directory: str | Path) -> TaggerConfig:
     return read_model_config(directory, FORMAT, FORMAT_VERSION, TaggerConfig)
 
 
+@overload
 def read_model_files(
-    directory: Path, load_file: Callable[[str], dict[str, W]], vocabs_from_dict: Callable[[Any], V] = TaggerVocabs.from_dict,
-) -> tuple[V, dict[str, W]]:
-    """The vocabularies and the weights (read by safetensors' torch or numpy `load_file`)."""
+    directory: Path, load_file: Callable[[str], dict[str, W]],
+) -> tuple[TaggerVocabs, dict[str, W]]: ...
+
+
+@overload
+def read_model_files(
+    directory: Path, load_file: Callable[[str], dict[str, W]], vocabs_from_dict: Callable[[Any], V],
+) -> tuple[V, dict[str, W]]: ...
+
+
+def read_model_files(
+    directory: Path,
+    load_file: Callable[[str], dict[str, W]],
+    vocabs_from_dict: Callable[[Any], object] = TaggerVocabs.from_dict,
+) -> tuple[object, dict[str, W]]:
+    """The vocabularies and the weights (read by safetensors' torch or numpy `load_file`).
+
+    `vocabs_from_dict` builds the vocabularies from vocab.json (a tagger's by default).
+    """
     try:
         vocabs = vocabs_from_dict(json.loads((directory / "vocab.json").read_text(encoding="utf-8")))
         state = load_file(str(directory / "model.safetensors"))

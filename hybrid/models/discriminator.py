@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from hybrid.config import DiscriminatorConfig
 from hybrid.encoders.rnn import RNNEncoder
+from hybrid.models.registry import DISCRIMINATOR
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Discriminator(nn.Module):
                    config.cell, config.dropout)
 
 
-FORMAT, FORMAT_VERSION = "hybrid-discriminator", 1
+FORMAT, FORMAT_VERSION = DISCRIMINATOR.format, 1
 
 
 def save_discriminator(d: Discriminator, directory: str | Path, training: dict[str, Any] | None = None) -> Path:

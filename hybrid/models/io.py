@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,9 @@ def save_tagger(
     A neural chain tagger also saves its layer's decoding tensors (float32, computed from the
     weights as stored), which the ONNX engine decodes with.
     """
+    vocabs = tagger.vocabs
+    if vocabs is None:  # only a CTCModel built without `from_config`
+        raise ValueError("this CTC model has no vocabularies: build it with CTCModel.from_config")
     state = tagger.state_dict()
     if isinstance(tagger, Tagger):
         layer = tagger.layer
@@ -53,7 +57,7 @@ def save_tagger(
                     if value.is_floating_point():
                         value.copy_(value.half().float())
         state = {**state, **{DECODING_PREFIX + k: v for k, v in layer.decoding_tensors().items()}}
-    return write_model_directory(directory, FORMAT, FORMAT_VERSION, config, tagger.vocabs.to_dict(),
+    return write_model_directory(directory, FORMAT, FORMAT_VERSION, config, vocabs.to_dict(),
                                  state, training, half, keep_float32=DECODING_PREFIX)
 
 
@@ -66,6 +70,7 @@ def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagge
         ctc_vocabs, state = read_model_files(directory, load_file, CTCVocabs.from_dict)
         model = CTCModel.from_config(config.model, ctc_vocabs)
         load_weights(model, state, directory)
+        _CONFIGS[model] = config
         return model.eval()
     vocabs, state = read_model_files(directory, load_file)
     state = {k: v for k, v in state.items() if not k.startswith(DECODING_PREFIX)}  # derived: for ONNX
@@ -76,4 +81,16 @@ def load_tagger(directory: str | Path | None = None) -> Tagger | ClassicHMMTagge
         tagger = Tagger(config.model, vocabs)
     load_weights(tagger, state, directory)
     tagger.eval()
+    _CONFIGS[tagger] = config
     return tagger
+
+
+# the whole config (data columns, training settings) each loaded tagger was saved with
+_CONFIGS: weakref.WeakKeyDictionary[torch.nn.Module, TaggerConfig] = weakref.WeakKeyDictionary()
+
+
+def save_tagger_as_is(tagger: Tagger | ClassicHMMTagger | CTCModel, directory: str | Path,
+                      training: dict[str, Any] | None = None) -> Path:
+    """`hybrid.save_model` for taggers: saved with the config it was loaded with (a tagger made in
+    code: its model config, default data and training settings)."""
+    return save_tagger(tagger, directory, _CONFIGS.get(tagger, TaggerConfig(model=tagger.config)), training)

@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+from hybrid.encoders.rnn import TorchRNN
+
+_CELLS: dict[str, TorchRNN] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
 @dataclass
@@ -47,6 +49,8 @@ class RNNState:
 class LanguageModel(nn.Module):
     """p(y) = prod_t p(y_t | y_<t); `bos` is the id fed before the first token (never emitted),
     `pad` (default: bos) never emitted either."""
+
+    _never: Tensor  # buffer (registered in __init__): the ids never emitted, bos and pad
 
     def __init__(self, vocab_size: int, embedding_dim: int = 32, hidden_size: int = 32, num_layers: int = 1,
                  cell: str = "lstm", bos: int = 0, dropout: float = 0.0, pad: int | None = None):

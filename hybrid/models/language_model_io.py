@@ -19,9 +19,10 @@ from hybrid.data.parallel import BOS, EOS
 from hybrid.data.vocab import Vocabulary
 from hybrid.models.directory import read_model_config, read_model_files
 from hybrid.models.language_model import LanguageModel
+from hybrid.models.registry import LANGUAGE_MODEL
 from hybrid.models.storage import load_weights, write_model_directory
 
-FORMAT, FORMAT_VERSION = "hybrid-lm", 1
+FORMAT, FORMAT_VERSION = LANGUAGE_MODEL.format, 1
 
 
 class TextLanguageModel(LanguageModel):

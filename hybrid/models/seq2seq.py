@@ -122,7 +122,8 @@ class Seq2Seq(nn.Module):
             raise ValueError("this batch has no targets")
         memory = self.encode(batch.src, batch.src_mask)
         state = self.start(memory)
-        feeds, attention = [], []
+        feeds: list[Tensor] = []  # (B, E) per step
+        attention: list[Tensor] = []  # (B, S) per step
         tokens = batch.tgt_in[:, 0]
         for t in range(batch.tgt_in.shape[1]):
             if t > 0:

@@ -10,10 +10,11 @@ from safetensors.torch import load_file
 from hybrid.config import Seq2SeqConfig
 from hybrid.data.parallel import Seq2SeqVocabs
 from hybrid.models.directory import read_model_config, read_model_files
+from hybrid.models.registry import SEQ2SEQ
 from hybrid.models.seq2seq import Seq2Seq
 from hybrid.models.storage import load_weights, write_model_directory
 
-FORMAT = "hybrid-seq2seq"
+FORMAT = SEQ2SEQ.format
 FORMAT_VERSION = 1
 TIED = "output.weight"  # the same tensor as tgt_embedding.weight when embeddings are tied: stored once
 
@@ -42,3 +43,8 @@ def load_seq2seq(directory: str | Path) -> Seq2Seq:
         state[TIED] = state["tgt_embedding.weight"]
     load_weights(model, state, directory)
     return model.eval()
+
+
+def save_seq2seq_as_is(model: Seq2Seq, directory: str | Path, training: dict[str, Any] | None = None) -> Path:
+    """`hybrid.save_model` for seq2seq models (the model's own config; default training settings)."""
+    return save_seq2seq(model, directory, Seq2SeqConfig(model=model.config), training)

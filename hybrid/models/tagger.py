@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +20,9 @@ from hybrid.data.sentence import Sentence
 from hybrid.encoders import RNNEncoder, build_char_encoder
 from hybrid.errors import ConfigError
 from hybrid.structured import CRFLayer, HMMLayer, SoftmaxLayer, StructuredLayer, detect_scheme
+
+if TYPE_CHECKING:
+    from hybrid.models.hmm_tagger import ClassicHMMTagger
 
 
 def build_layer(
@@ -122,8 +126,10 @@ class Tagger(nn.Module):
                 per_form = self.char_cache(self.char_encoder, batch.forms, self.vocabs.encode_chars)
             elif batch.chars is not None:
                 per_form = self.char_encoder(batch.chars)  # (U, D_char)
-            else:
+            elif batch.forms is not None:
                 per_form = self.char_encoder(self.vocabs.encode_chars(batch.forms).to(words.device))
+            else:
+                raise ValueError("this model reads characters: the batch has no chars and no forms")
             parts.append(per_form[batch.char_index])  # (B, T, D_char)
         x = self.dropout(torch.cat(parts, dim=-1))
         h = self.dropout(self.encoder(x, batch.mask))  # (B, T, H)
@@ -187,7 +193,9 @@ def encode_for_prediction(vocabs: TaggerVocabs, sentences: Sequence[Sentence], b
     return EncodedChunk(len(sentences), batches)
 
 
-def predict_encoded(tagger: Tagger, chunk: EncodedChunk, k: int = 1) -> list[list[tuple[list[str], float]]]:
+def predict_encoded(
+    tagger: Tagger | ClassicHMMTagger, chunk: EncodedChunk, k: int = 1
+) -> list[list[tuple[list[str], float]]]:
     """The k best (tags, score) of each sentence of an encoded chunk, in input order."""
     tagger.eval()
     device = next(itertools.chain(tagger.parameters(), tagger.buffers())).device
@@ -198,15 +206,17 @@ def predict_encoded(tagger: Tagger, chunk: EncodedChunk, k: int = 1) -> list[lis
             batch = batch.to(device)
             paths, scores = tagger.decode(batch, k)
             lengths = batch.mask.sum(1).tolist()
-            paths, scores = paths.tolist(), scores.tolist()
+            ids, values = paths.tolist(), scores.tolist()
             for row, i in enumerate(idx):
                 n = lengths[row]
-                results[i] = [([names[t] for t in paths[row][r][:n]], scores[row][r]) for r in range(k)]
+                results[i] = [([names[t] for t in ids[row][r][:n]], values[row][r])
+                              for r in range(k)]
     return results
 
 
 def predict_tags(
-    tagger: Tagger, sentences: Sequence[Sentence], batch_size: int = 256, k: int = 1
+    tagger: Tagger | ClassicHMMTagger, sentences: Sequence[Sentence], batch_size: int = 256,
+    k: int = 1,
 ) -> list[list[tuple[list[str], float]]]:
     """The k best (tags, score) of each sentence, in input order; batches sorted by length."""
     return predict_encoded(tagger, encode_for_prediction(tagger.vocabs, sentences, batch_size), k)

@@ -133,6 +133,9 @@ class OnnxTagger:
 
     def char_features(self, forms: list[str]) -> np.ndarray:
         """(U, D_char) char features of `forms`; each new form is encoded once, as `CharFeatureCache`."""
+        session = self.char_session
+        if session is None:
+            raise ConfigError("this model has no character encoder")
         rows = self.char_rows
         if len(rows) > CHAR_CACHE_LIMIT:
             rows.clear()
@@ -144,7 +147,7 @@ class OnnxTagger:
             feeds = {"chars": chars}
             if self.char_lengths:  # a word without characters reads one padding character
                 feeds["char_lengths"] = np.maximum((chars != 0).sum(1), 1).astype(np.int32)
-            rows.update(zip(part, self.char_session.run(None, feeds)[0], strict=True))
+            rows.update(zip(part, session.run(None, feeds)[0], strict=True))
         return np.stack([rows[form] for form in forms])
 
     def scores(self, ids: IndexLists) -> np.ndarray:

@@ -21,6 +21,11 @@ from hybrid.structured.constraints import allowed_transitions
 class StructuredLayer(nn.Module):
     """Base class of CRF, HMM and softmax output layers over K tags."""
 
+    # buffers (registered in __init__): which transitions, first and last tags are permitted
+    allowed: Tensor  # (K, K) bool
+    allowed_start: Tensor  # (K,) bool
+    allowed_end: Tensor  # (K,) bool
+
     def __init__(self, num_tags: int):
         super().__init__()
         if num_tags < 1:

@@ -113,6 +113,11 @@ class HMMLayer(StructuredLayer):
     Until statistics are set, pi, A and the prior are uniform.
     """
 
+    # registered in __init__: buffers, and transition_logits a buffer or an nn.Parameter
+    log_start: Tensor  # (K,) log pi
+    log_prior: Tensor  # (K,) log P(y)
+    transition_logits: Tensor  # (K, K); log A = row-wise log_softmax
+
     def __init__(
         self, num_tags: int, prior_scale: float = 1.0, train_transitions: bool = False,
         objective: str = "cross_entropy", cost_weight: float = 1.0, transition_scale: float = 1.0,

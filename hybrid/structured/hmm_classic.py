@@ -38,6 +38,11 @@ class ClassicHMM(nn.Module):
     distributions. `dtype` is that of the buffers (float64 for exact agreement with hmmlearn).
     """
 
+    # buffers (registered in __init__)
+    log_start: Tensor  # (K,) log pi
+    log_transitions: Tensor  # (K, K) log A
+    log_emissions: Tensor  # (K, V) log B
+
     def __init__(self, num_tags: int, num_symbols: int, dtype: torch.dtype = torch.float32):
         super().__init__()
         if num_tags < 1 or num_symbols < 1:

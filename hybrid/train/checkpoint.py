@@ -1,14 +1,23 @@
-"""Resumable training checkpoints: model, optimiser, scheduler and RNG states, written atomically."""
+"""Resumable training checkpoints: model, optimiser, scheduler and RNG states, written atomically.
+
+A checkpoint holds tensors and plain values only and is read with torch's weights-only
+unpickler: a file that would run code when loaded (a crafted `checkpoint.pt` in a run
+directory received from someone else) is refused, not executed.
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from hybrid.errors import CheckpointError
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -30,8 +39,23 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by `save_checkpoint` and restore the RNG states it holds."""
-    state = torch.load(path, map_location=device, weights_only=False)
+    """Read a checkpoint written by `save_checkpoint` and restore the RNG states it holds.
+
+    Raises CheckpointError for a file that is not such a checkpoint: unreadable, truncated, or
+    holding anything but tensors and plain values (never unpickled as code).
+    """
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        what = f" (it names {found.group(1)})" if found else ""
+        raise CheckpointError(f"{path}: refused: the checkpoint holds more than tensors and plain values{what}, "
+                              "and loading it could run code; hybrid never loads such a file") from None
+    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({first})") from None
+    if not isinstance(state, dict) or "rng" not in state:
+        raise CheckpointError(f"{path}: not a hybrid checkpoint (no saved random-number states)")
     set_rng_state(state.pop("rng"))
     return state
 

@@ -1,69 +1,68 @@
-"""Maximum-likelihood training of an unconditional generator (TextLanguageModel) on sentences:
-minibatch epochs, the dev log-likelihood per token after each, the best model saved to
-OUT/model, a time budget."""
+"""Maximum-likelihood training of an unconditional generator (TextLanguageModel) on sentences,
+on the run loop: minibatch epochs, the dev log-likelihood per token after each, the best model
+saved to OUT/model, a time budget, resumable."""
 
 from __future__ import annotations
 
-import json
 import random
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
-from hybrid.config import atomic_write_text
 from hybrid.data.pairs import Pair
-from hybrid.errors import ConfigError
 from hybrid.models.language_model_io import TextLanguageModel
-from hybrid.train.checkpoint import seed_everything
-from hybrid.train.policies import LanguageModelPolicy
+from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.policies import FixedLengthLMPolicy, LanguageModelPolicy
+
+
+class LanguageModelTrainer(Hooks):
+    """Maximum-likelihood (teacher forcing) minibatch epochs of an unconditional generator on the
+    run loop, through its policy (words or fixed-length ids); dev score: the policy's `evaluate`
+    (log-likelihood per token, or a given quality)."""
+
+    name = "language model"
+
+    def __init__(self, policy: LanguageModelPolicy | FixedLengthLMPolicy, train: list, dev: list, lr: float,
+                 batch_size: int, seed: int, clip_norm: float = 5.0):
+        self.policy, self.model, self.train, self.dev = policy, policy.model, train, dev
+        self.batch_size, self.seed, self.clip_norm = batch_size, seed, clip_norm
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+
+    def epoch_items(self, epoch: int) -> list[list[int]]:
+        order = list(range(len(self.train)))
+        random.Random(self.seed * 1000 + epoch).shuffle(order)
+        return [order[i: i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def step(self, item: list[int], step: int, epoch: int) -> dict[str, float]:
+        self.model.train()
+        loss = self.model.loss(*self.policy.encode_inputs([self.train[i] for i in item]))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
+        self.optimizer.step()
+        return {"train_nll": loss.item()}
+
+    def evaluate(self) -> dict[str, Any]:
+        return self.policy.evaluate(self.dev)
+
+    def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
+        self.policy.save(directory, summary)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
 
 
 def train_language_model(model: TextLanguageModel, train: list[Pair], dev: list[Pair], out_dir: str | Path,
-                         progress: bool = True, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                         progress: bool = True, log: Callable[[str], None] | None = None,
+                         resume: bool = False) -> dict[str, Any]:
     """Train `model` (its config has the schedule) on the `inputs` of `train`; returns the summary."""
     c = model.config
-    for name in ("epochs", "batch_size"):
-        if getattr(c, name) < 1:
-            raise ConfigError(f"language model config: {name} must be >= 1, got {getattr(c, name)}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    log = log or (lambda message: None)
-    seed_everything(c.seed)
-    rng = random.Random(c.seed)
-    policy = LanguageModelPolicy(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=c.lr)
-    started, best, history = time.monotonic(), float("-inf"), []
-    stopped_by = "epochs"
-    for epoch in range(1, c.epochs + 1):
-        order = list(range(len(train)))
-        rng.shuffle(order)
-        model.train()
-        total = 0.0
-        batches = [order[i: i + c.batch_size] for i in range(0, len(order), c.batch_size)]
-        for index in tqdm(batches, desc=f"epoch {epoch}", disable=None if progress else True, leave=False):
-            loss = model.loss(*model.encode([train[i].inputs for i in index]))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
-            total += loss.item()
-        scores = policy.evaluate(dev)
-        history.append({"epoch": epoch, "train_nll": total / len(batches), "dev_log_likelihood": scores["score"],
-                        "dev_perplexity": scores["perplexity"]})
-        improved = scores["score"] > best
-        if improved:
-            best = scores["score"]
-            policy.save(out / "model", {"best_epoch": epoch, "history": history})
-        log(f"epoch {epoch}: train NLL {total / len(batches):.3f}, dev perplexity {scores['perplexity']:.2f}"
-            f"{'  (best, saved)' if improved else ''}")
-        if c.max_minutes is not None and time.monotonic() - started > 60 * c.max_minutes:
-            stopped_by = "max_minutes"
-            break
-    summary = {"best_dev_log_likelihood": best, "epochs_run": len(history), "stopped_by": stopped_by,
-               "minutes": round((time.monotonic() - started) / 60, 2), "history": history}
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return summary
+    trainer = LanguageModelTrainer(LanguageModelPolicy(model), train, dev, c.lr, c.batch_size, c.seed)
+    schedule = Schedule(epochs=c.epochs, max_minutes=c.max_minutes, seed=c.seed)
+    return run(trainer, schedule, out_dir, resume, progress, log)

@@ -1,25 +1,17 @@
-"""Policies for the sequence-level trainers: a model behind one small protocol.
+"""Policies for the sequence-level trainers: models behind the protocols of
+hybrid.train.protocols (Policy, AdversarialPolicy, SequencePolicy).
 
-    sample(inputs, n, temperature, generator, max_length) -> Rollout (n per input, consecutive)
-    greedy(inputs, max_length) -> output token lists
-    score(rollout) -> (log p(y|x), entropy), differentiable
-    references(inputs), sources(inputs) -> token lists for the reward
-    mle_loss(inputs), evaluate(inputs, beam, max_length), save(directory, training)
-
-For adversarial training (hybrid.train.adversarial) a policy also shows D its pairs:
-
-    discriminator_vocab() -> (output ids, condition ids); judged(rollout), real(inputs) -> Judged
-    token_log_probs(rollout), rollout_rewards(rollout, judge, n, generator, max_length): only
-    policies that generate left to right (seq2seq, language models) have these, for SeqGAN's
-    per-token rewards.
-
-`Seq2SeqPolicy` wraps a generator, `TaggerPolicy` a tagger, `LanguageModelPolicy` an
-unconditional generator. Sampling and scoring run without dropout (eval mode), so the
-gradient is that of the very distribution the samples came from.
+`Seq2SeqPolicy` wraps a generator, `TaggerPolicy` a tagger (exact samples of its chain),
+`LanguageModelPolicy` an unconditional generator over words, `FixedLengthLMPolicy` one over
+ids with sequences of a fixed length (SeqGAN's synthetic oracle setting). Sampling and scoring
+run without dropout (eval mode), so the gradient is that of the very distribution the samples
+came from.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,22 +19,20 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hybrid.config import Seq2SeqConfig
+from hybrid.config import Seq2SeqConfig, TaggerConfig
 from hybrid.data.pairs import Pair
 from hybrid.decoding import greedy, sample
+from hybrid.decoding.rollouts import Judge, mc_rollout_rewards
 from hybrid.errors import ConfigError
 from hybrid.models.discriminator import Judged
+from hybrid.models.evaluation import bleu_of, dev_metric, evaluate
+from hybrid.models.io import save_tagger
+from hybrid.models.language_model import EmptyMemory, LanguageModel
+from hybrid.models.language_model_io import TextLanguageModel, save_language_model
 from hybrid.models.seq2seq import Seq2Seq, repeat_sources, score_sequences, score_tokens
 from hybrid.models.seq2seq_io import save_seq2seq
-
-
-@dataclass
-class Rollout:
-    """Sampled outputs (token lists, n per input, consecutive) and what the policy that drew
-    them needs to score them again (its own tensors)."""
-
-    outputs: list[list[str]]
-    state: Any
+from hybrid.models.tagger import Tagger
+from hybrid.train.protocols import Rollout
 
 
 @dataclass
@@ -105,8 +95,6 @@ class Seq2SeqPolicy:
         return self.model.loss(self._encode(inputs, with_targets=True))
 
     def evaluate(self, inputs: list[Pair], beam: int = 1, max_length: int = 100) -> dict[str, Any]:
-        from hybrid.train.seq2seq import bleu_of
-
         scores = bleu_of(self.model, inputs, beam=beam, max_length=max_length)
         return {"metric": "bleu", "score": scores["bleu"], "chrf": scores["chrf"]}
 
@@ -133,11 +121,9 @@ class Seq2SeqPolicy:
         g = rollout.state
         return score_tokens(self.model, g.src, g.src_mask, g.tokens, g.mask, self.vocabs.bos)[0]
 
-    def rollout_rewards(self, rollout: Rollout, judge: Any, n: int, generator: torch.Generator | None,
+    def rollout_rewards(self, rollout: Rollout, judge: Judge, n: int, generator: torch.Generator | None,
                         max_length: int) -> Tensor:
         """(N, L) SeqGAN rewards: each prefix completed n times by the model itself, judged."""
-        from hybrid.train.gan import mc_rollout_rewards
-
         self.model.eval()
         g = rollout.state
         with torch.no_grad():
@@ -151,7 +137,7 @@ class TaggerPolicy:
     inputs are Sentences whose gold tags are the references. The entropy is the sum of the
     per-position marginal entropies (an upper bound of the sequence entropy), differentiable."""
 
-    def __init__(self, tagger: Any, config: Any):
+    def __init__(self, tagger: Tagger, config: TaggerConfig):
         self.model, self.config = tagger, config
 
     def _batch(self, inputs: list[Any], with_tags: bool = False) -> Any:
@@ -198,14 +184,10 @@ class TaggerPolicy:
         return self.model.loss(self._batch(inputs, with_tags=True))
 
     def evaluate(self, inputs: list[Any], beam: int = 1, max_length: int = 100) -> dict[str, Any]:
-        from hybrid.train.trainer import dev_metric, evaluate
-
         metric = dev_metric(self.config, self.model.tag_names)
         return {"metric": metric, "score": evaluate(self.model, inputs)[metric]}
 
     def save(self, directory: str | Path, training: dict[str, Any]) -> None:
-        from hybrid.models.io import save_tagger
-
         save_tagger(self.model, directory, self.config, training)
 
     # -- the adversarial trainer's view (per-sequence rewards only) -----------------------
@@ -224,36 +206,40 @@ class TaggerPolicy:
         return Judged(batch.tags.masked_fill(~batch.mask, 0), batch.mask, batch.words, batch.mask)
 
 
-class LanguageModelPolicy:
-    """An unconditional generator (TextLanguageModel) as a policy; inputs are Pairs whose `inputs`
-    are the real sentences (as `read_parallel(file)` gives them). Sampling ignores them but for
-    their count; they are the references of rewards and D's real examples. The condition is
-    empty, so D judges outputs alone. The dev score is the log-likelihood per token."""
+class _LanguageModelPolicyBase:
+    """What both unconditional policies share: samples from EmptyMemory, scores, D's view
+    (no condition), SeqGAN rollouts. Subclasses say how inputs become tokens and outputs words."""
 
-    def __init__(self, model: Any):
-        self.model = model
-        self.special = {"bos": model.bos, "eos": model.eos, "pad": model.pad}
+    model: LanguageModel
+    eos: int  # -1: fixed-length sequences (no end token)
+    length: int | None  # sequences of exactly this many tokens (eos -1), else up to max_length
 
-    def _memory(self, n: int) -> Any:
-        from hybrid.models.language_model import EmptyMemory
-
+    def _memory(self, n: int) -> EmptyMemory:
         return EmptyMemory.of(n, next(self.model.parameters()).device)
 
-    def _outputs(self, tokens: Tensor) -> list[list[str]]:
-        return [self.model.decode(row) for row in tokens.tolist()]
+    def encode_inputs(self, inputs: Sequence[Any]) -> tuple[Tensor, Tensor]:
+        """tokens (B, L) and mask (B, L) of real sequences given as inputs."""
+        raise NotImplementedError
 
-    def sample(self, inputs: list[Pair], n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
+    def _outputs(self, tokens: Tensor) -> list[list[str]]:
+        raise NotImplementedError
+
+    def _special(self) -> dict[str, int]:
+        return {"bos": self.model.bos, "eos": self.eos, "pad": self.model.pad}
+
+    def sample(self, inputs: list[Any], n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
                max_length: int = 100) -> Rollout:
         self.model.eval()
         with torch.no_grad():
-            out = sample(self.model, self._memory(len(inputs) * n), max_length=max_length, temperature=temperature,
-                         generator=generator, **self.special)
+            out = sample(self.model, self._memory(len(inputs) * n), max_length=self.length or max_length,
+                         temperature=temperature, generator=generator, **self._special())
         return Rollout(self._outputs(out.tokens), Judged(out.tokens, out.mask))
 
-    def greedy(self, inputs: list[Pair], max_length: int = 100) -> list[list[str]]:
+    def greedy(self, inputs: list[Any], max_length: int = 100) -> list[list[str]]:
         self.model.eval()
         with torch.no_grad():
-            out = greedy(self.model, self._memory(len(inputs)), max_length=max_length, **self.special)
+            out = greedy(self.model, self._memory(len(inputs)), max_length=self.length or max_length,
+                         **self._special())
         return self._outputs(out.tokens)
 
     def _token_scores(self, tokens: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -268,32 +254,23 @@ class LanguageModelPolicy:
         logp, entropy = self._token_scores(rollout.state.tokens, rollout.state.mask)
         return logp.sum(1), entropy.sum(1)
 
-    def references(self, inputs: list[Pair]) -> list[list[str]]:
-        return [list(p.inputs) for p in inputs]
-
-    def sources(self, inputs: list[Pair]) -> list[list[str]]:
+    def sources(self, inputs: list[Any]) -> list[list[str]]:
         return [[] for _ in inputs]
 
-    def mle_loss(self, inputs: list[Pair]) -> Tensor:
+    def mle_loss(self, inputs: list[Any]) -> Tensor:
         self.model.eval()
-        return self.model.loss(*self.model.encode([p.inputs for p in inputs]))
+        return self.model.loss(*self.encode_inputs(inputs))
 
-    def evaluate(self, inputs: list[Pair], beam: int = 1, max_length: int = 100) -> dict[str, Any]:
-        """Mean log-likelihood per token (</s> included) of the dev sentences, and the perplexity."""
+    def log_likelihood(self, inputs: list[Any]) -> float:
+        """Mean log-likelihood per token (</s> included, if any) of `inputs`."""
         self.model.eval()
         total, count = 0.0, 0
         with torch.no_grad():
             for i in range(0, len(inputs), 256):
-                tokens, mask = self.model.encode([p.inputs for p in inputs[i: i + 256]])
+                tokens, mask = self.encode_inputs(inputs[i: i + 256])
                 total += float(self.model.token_log_probs(tokens, mask).sum())
                 count += int(mask.sum())
-        mean = total / max(count, 1)
-        return {"metric": "log_likelihood", "score": mean, "perplexity": float(torch.tensor(-mean).exp())}
-
-    def save(self, directory: str | Path, training: dict[str, Any]) -> None:
-        from hybrid.models.language_model_io import save_language_model
-
-        save_language_model(self.model, directory, training)
+        return total / max(count, 1)
 
     # -- the adversarial trainer's view (unconditional: no condition) --------------------
     def discriminator_vocab(self) -> tuple[int, int]:
@@ -302,18 +279,94 @@ class LanguageModelPolicy:
     def judged(self, rollout: Rollout) -> Judged:
         return rollout.state
 
-    def real(self, inputs: list[Pair]) -> Judged:
-        return Judged(*self.model.encode([p.inputs for p in inputs]))
+    def real(self, inputs: list[Any]) -> Judged:
+        return Judged(*self.encode_inputs(inputs))
 
     def token_log_probs(self, rollout: Rollout) -> Tensor:
         self.model.eval()
         return self.model.token_log_probs(rollout.state.tokens, rollout.state.mask)
 
-    def rollout_rewards(self, rollout: Rollout, judge: Any, n: int, generator: torch.Generator | None,
+    def rollout_rewards(self, rollout: Rollout, judge: Judge, n: int, generator: torch.Generator | None,
                         max_length: int) -> Tensor:
-        from hybrid.train.gan import mc_rollout_rewards
-
         self.model.eval()
         g = rollout.state
-        return mc_rollout_rewards(self.model, self._memory(len(g)), g.tokens, g.mask, judge, n, max_length=max_length,
-                                  generator=generator, **self.special)
+        return mc_rollout_rewards(self.model, self._memory(len(g)), g.tokens, g.mask, judge, n,
+                                  max_length=self.length or max_length, generator=generator, **self._special())
+
+
+class LanguageModelPolicy(_LanguageModelPolicyBase):
+    """An unconditional generator over words (TextLanguageModel) as a policy; inputs are Pairs
+    whose `inputs` are the real sentences (as `read_parallel(file)` gives them). Sampling ignores
+    them but for their count; they are the references of rewards and D's real examples. The
+    dev score is the log-likelihood per token."""
+
+    def __init__(self, model: TextLanguageModel):
+        self.model: TextLanguageModel = model
+        self.eos, self.length = model.eos, None
+
+    def encode_inputs(self, inputs: Sequence[Pair]) -> tuple[Tensor, Tensor]:
+        return self.model.encode([p.inputs for p in inputs])
+
+    def _outputs(self, tokens: Tensor) -> list[list[str]]:
+        return [self.model.decode(row) for row in tokens.tolist()]
+
+    def references(self, inputs: list[Pair]) -> list[list[str]]:
+        return [list(p.inputs) for p in inputs]
+
+    def evaluate(self, inputs: list[Pair], beam: int = 1, max_length: int = 100) -> dict[str, Any]:
+        """Mean log-likelihood per token (</s> included) of the dev sentences, and the perplexity."""
+        mean = self.log_likelihood(inputs)
+        return {"metric": "log_likelihood", "score": mean, "perplexity": float(torch.tensor(-mean).exp())}
+
+    def save(self, directory: str | Path, training: dict[str, Any]) -> None:
+        save_language_model(self.model, directory, training)
+
+
+class FixedLengthLMPolicy(_LanguageModelPolicyBase):
+    """A LanguageModel over ids whose sequences have exactly `length` tokens and no end token
+    (SeqGAN's synthetic setting); inputs are real sequences as (length,) id tensors or tuples.
+    `quality(model)`, if given, is the dev score (higher is better, e.g. minus an oracle's NLL);
+    else the log-likelihood per token of the dev inputs. `save` writes the weights only
+    (model.safetensors)."""
+
+    def __init__(self, model: LanguageModel, length: int,
+                 quality: Callable[[LanguageModel], float] | None = None, metric: str = "quality"):
+        self.model, self.eos, self.length = model, -1, length
+        self.quality, self.metric = quality, metric
+
+    def encode_inputs(self, inputs: Sequence[Any]) -> tuple[Tensor, Tensor]:
+        device = next(self.model.parameters()).device
+        tokens = torch.stack([torch.as_tensor(x, dtype=torch.long) for x in inputs]).to(device)
+        return tokens, torch.ones_like(tokens, dtype=torch.bool)
+
+    def _outputs(self, tokens: Tensor) -> list[list[str]]:
+        return [[str(i) for i in row] for row in tokens.tolist()]
+
+    def references(self, inputs: list[Any]) -> list[list[str]]:
+        return [[str(int(i)) for i in x] for x in inputs]
+
+    def evaluate(self, inputs: list[Any], beam: int = 1, max_length: int = 100) -> dict[str, Any]:
+        if self.quality is not None:
+            return {"metric": self.metric, "score": self.quality(self.model)}
+        return {"metric": "log_likelihood", "score": self.log_likelihood(inputs)}
+
+    def save(self, directory: str | Path, training: dict[str, Any]) -> None:
+        from safetensors.torch import save_file
+
+        from hybrid.config import atomic_write_text
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / ".model.safetensors.tmp"
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}, str(tmp))
+        tmp.replace(directory / "model.safetensors")
+        atomic_write_text(directory / "training.json", json.dumps(training, indent=2) + "\n")
+
+
+def sample_fixed_length(model: LanguageModel, n: int, length: int, generator: torch.Generator | None = None) -> Tensor:
+    """(n, length) token ids sampled from `model` (no end token): SeqGAN's oracle data."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        out = sample(model, EmptyMemory.of(n, device), bos=model.bos, eos=-1, pad=model.pad, max_length=length,
+                     generator=generator)
+    return out.tokens

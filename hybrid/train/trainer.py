@@ -1,16 +1,14 @@
-"""Supervised tagger training: Adam/SGD, clipping, LR decay, early stopping, budget, resume.
+"""Supervised tagger training on the run loop (hybrid.train.loop): Adam/SGD, clipping, LR decay.
 
-The best model (by dev score) is saved to `out/` after every improvement; `out/checkpoint.pt`
-is written atomically at the end of each epoch and every few minutes inside one, so a
-killed run resumes where it stopped (same batches, same RNG state).
+The loop saves the best model (by dev score) to `out/model` after every improvement and
+`out/checkpoint.pt` after each epoch and every few minutes inside one, so a killed run resumes
+where it stopped (same batches, same RNG state).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,33 +19,18 @@ from tqdm import tqdm
 from hybrid.config import TaggerConfig, atomic_write_text
 from hybrid.data.batching import length_sorted_batches
 from hybrid.data.sentence import Sentence
-from hybrid.metrics import evaluate_tags
+from hybrid.models.evaluation import dev_metric, evaluate  # noqa: F401  (re-exported)
 from hybrid.models.io import load_tagger, save_tagger
-from hybrid.models.tagger import Tagger, predict_tags
-from hybrid.structured.constraints import detect_scheme
-from hybrid.train.checkpoint import load_checkpoint, save_checkpoint, seed_everything
+from hybrid.models.tagger import Tagger
 from hybrid.train.hmm_scales import tune_hmm_scales
+from hybrid.train.loop import Hooks, Schedule, run
 
-CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_EVERY_S = 300.0
 
 
-def dev_metric(config: TaggerConfig, tags: list[str]) -> str:
-    """'f1' for chunk tags (BIO/BIOES), 'accuracy' otherwise, unless the config names one."""
-    if config.train.metric != "auto":
-        return config.train.metric
-    return "f1" if detect_scheme(tags) is not None else "accuracy"
-
-
-def evaluate(tagger: Tagger, sentences: list[Sentence], batch_size: int = 256) -> dict[str, Any]:
-    """Tag `sentences` and score them against their gold tags."""
-    predicted = [best[0][0] for best in predict_tags(tagger, sentences, batch_size)]
-    # The model's tag set decides whether span F1 applies, not the few tags these sentences use.
-    return evaluate_tags([s.tags for s in sentences], predicted, tagger.tag_names)  # type: ignore[misc]
-
-
-class TaggerTrainer:
-    """Trains a Tagger on sentences with gold tags, early-stopping on a dev set."""
+class TaggerTrainer(Hooks):
+    """Trains a Tagger on sentences with gold tags on the run loop, early-stopping on a dev set:
+    Adam or SGD, gradient clipping, 1 / (1 + lr_decay * epoch) learning-rate decay."""
 
     def __init__(
         self, tagger: Tagger, config: TaggerConfig, out_dir: str | Path, progress: bool = True,
@@ -69,10 +52,8 @@ class TaggerTrainer:
             self.optimizer, lambda epoch: 1.0 / (1.0 + t.lr_decay * epoch)
         )
         self.metric = self._metric()
-        self.state: dict[str, Any] = {
-            "epoch": 0, "batch": 0, "best": -math.inf, "best_epoch": 0, "bad_epochs": 0,
-            "elapsed": 0.0, "history": [],
-        }
+        self.train_items: list[Any] = []
+        self.dev_items: list[Any] = []
 
     # the hooks a trainer of another model kind overrides (see hybrid.train.ctc)
     def _metric(self) -> str:
@@ -89,101 +70,50 @@ class TaggerTrainer:
     def _evaluate(self, dev: list[Any]) -> dict[str, Any]:
         return evaluate(self.model, dev)
 
-    def _save_checkpoint(self) -> None:
-        save_checkpoint(self.out_dir / CHECKPOINT, {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "trainer": self.state,
-        })
+    # -- the run loop's hooks ---------------------------------------------------------------
+    def epoch_items(self, epoch: int) -> list[list[Any]]:
+        return self._batches(self.train_items, self.config.train.batch_size, seed=self.config.train.seed + epoch)
 
-    def _resume(self) -> bool:
-        path = self.out_dir / CHECKPOINT
-        if not path.is_file():
-            return False
-        ckpt = load_checkpoint(path, self.device)
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scheduler.load_state_dict(ckpt["scheduler"])
-        self.state = ckpt["trainer"]
-        self.log(f"resumed from {path} at epoch {self.state['epoch'] + 1}, batch {self.state['batch']}")
-        return True
+    def step(self, item: list[Any], step: int, epoch: int) -> dict[str, float]:
+        self.model.train()
+        loss, size = self._loss(item)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.train.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
+        self.optimizer.step()
+        return {"loss": loss.item(), "weight": size}
 
-    def fit(self, train: list[Sentence], dev: list[Sentence], resume: bool = False) -> dict[str, Any]:
+    def evaluate(self) -> dict[str, Any]:
+        scores = self._evaluate(self.dev_items)
+        return {"metric": self.metric, "score": scores[self.metric], "lr": self.optimizer.param_groups[0]["lr"]}
+
+    def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
+        save_tagger(self.model, directory, self.config, summary)
+
+    def end_epoch(self, epoch: int) -> None:
+        self.scheduler.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+
+    def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
+        if self.config.model.layer == "hmm" and self.config.model.hmm_tune_scales:
+            self._tune_hmm_scales(self.dev_items, summary)
+
+    def fit(self, train: list[Any], dev: list[Any], resume: bool = False) -> dict[str, Any]:
         """Train until `epochs`, `patience` or `max_minutes` runs out; returns the summary."""
         t = self.config.train
-        if not (resume and self._resume()):
-            seed_everything(t.seed)
-            (self.out_dir / "train_log.jsonl").unlink(missing_ok=True)  # a fresh run, a fresh log
-        st = self.state
-        budget = None if t.max_minutes is None else 60.0 * t.max_minutes
-        started = time.monotonic() - st["elapsed"]
-        last_ckpt = time.monotonic()
-        stop_reason = "epochs"
-        while st["epoch"] < t.epochs:
-            epoch = st["epoch"]
-            batches = self._batches(train, t.batch_size, seed=t.seed + epoch)
-            self.model.train()
-            # running loss of this epoch; kept in the state so a resumed epoch reports all of it
-            total, count = (st.get("loss_sum", 0.0), st.get("loss_count", 0)) if st["batch"] else (0.0, 0)
-            bar = tqdm(
-                batches, desc=f"epoch {epoch + 1}/{t.epochs}", initial=st["batch"],
-                total=len(batches), disable=None if self.progress else True, leave=False,  # None: off when not a terminal
-            )
-            for i in range(st["batch"], len(batches)):
-                loss, size = self._loss(batches[i])
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if t.clip_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.clip_norm)
-                self.optimizer.step()
-                total += loss.item() * size
-                count += size
-                st["batch"], st["loss_sum"], st["loss_count"] = i + 1, total, count
-                bar.update(1)
-                bar.set_postfix(loss=f"{total / count:.3f}", best=f"{st['best']:.2f}")
-                st["elapsed"] = time.monotonic() - started
-                if budget is not None and st["elapsed"] > budget:
-                    stop_reason = "max_minutes"
-                    break
-                if time.monotonic() - last_ckpt > CHECKPOINT_EVERY_S:
-                    self._save_checkpoint()
-                    last_ckpt = time.monotonic()
-            bar.close()
-            scores = self._evaluate(dev)
-            score = scores[self.metric]
-            record = {
-                "epoch": epoch + 1, "loss": total / max(count, 1), "dev": score, "metric": self.metric,
-                "lr": self.optimizer.param_groups[0]["lr"], "elapsed_s": round(st["elapsed"], 1),
-            }
-            st["history"].append(record)
-            improved = score > st["best"]
-            if improved:
-                st["best"], st["best_epoch"], st["bad_epochs"] = score, epoch + 1, 0
-                save_tagger(self.model, self.out_dir / "model", self.config, self._summary("running"))
-            else:
-                st["bad_epochs"] += 1
-            self.log(
-                f"epoch {epoch + 1}: loss {record['loss']:.4f}  dev {self.metric} {score:.2f}"
-                f"{'  (best, saved)' if improved else ''}  [{st['elapsed'] / 60:.1f} min]"
-            )
-            with open(self.out_dir / "train_log.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record) + "\n")
-            self.scheduler.step()
-            st["epoch"], st["batch"] = epoch + 1, 0
-            self._save_checkpoint()
-            last_ckpt = time.monotonic()
-            if stop_reason == "max_minutes":
-                break
-            if st["bad_epochs"] >= t.patience:
-                stop_reason = "patience"
-                break
-        summary = self._summary(stop_reason)
-        if self.config.model.layer == "hmm" and self.config.model.hmm_tune_scales:
-            self._tune_hmm_scales(dev, summary)
-        text = json.dumps(summary, indent=2) + "\n"
-        atomic_write_text(self.out_dir / "summary.json", text)
-        if (self.out_dir / "model").is_dir():  # the best model's figures, now with how the run ended
-            atomic_write_text(self.out_dir / "model" / "training.json", text)
-        return summary
+        self.train_items, self.dev_items = train, dev
+        schedule = Schedule(epochs=t.epochs, patience=t.patience, max_minutes=t.max_minutes, seed=t.seed,
+                            checkpoint_every_s=CHECKPOINT_EVERY_S)
+        return run(self, schedule, self.out_dir, resume, self.progress, self.log)
 
     def _tune_hmm_scales(self, dev: list[Sentence], summary: dict[str, Any]) -> None:
         """Choose the hybrid's prior and transition scales on dev for the best model and save
@@ -202,11 +132,3 @@ class TaggerTrainer:
         save_tagger(best, model_dir, self.config, summary)  # type: ignore[arg-type]
         self.log(f"hmm scales chosen on dev: prior {choice['prior_scale']}, transitions "
                  f"{choice['transition_scale']} -> dev {self.metric} {choice['dev']:.2f}")
-
-    def _summary(self, stop_reason: str) -> dict[str, Any]:
-        st = self.state
-        return {
-            "metric": self.metric, "best_dev": st["best"], "best_epoch": st["best_epoch"],
-            "epochs_run": len(st["history"]), "train_minutes": round(st["elapsed"] / 60, 2),
-            "stopped_by": stop_reason, "history": st["history"],
-        }

@@ -17,10 +17,14 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 
-def _flatten(states: Sequence[Sequence[Hashable]], tags: Sequence[Sequence[Hashable]]) -> tuple[list, list]:
+def _flatten(
+    states: Sequence[Sequence[Hashable]], tags: Sequence[Sequence[Hashable]]
+) -> tuple[list[Hashable], list[Hashable]]:
+    """All states and all tags, each in one list; ValueError where the lengths differ."""
     if len(states) != len(tags):
         raise ValueError(f"{len(states)} state sequences but {len(tags)} tag sequences")
-    flat_s, flat_t = [], []
+    flat_s: list[Hashable] = []
+    flat_t: list[Hashable] = []
     for i, (s, t) in enumerate(zip(states, tags, strict=True)):
         if len(s) != len(t):
             raise ValueError(f"sequence {i}: {len(s)} states but {len(t)} tags")

@@ -87,7 +87,7 @@ def test_rl_finetune_a_seq2seq_model(trained, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps_run"] == 3 and summary["reward_signature"].startswith("chrf: ")
-    assert len((out / "rl_log.jsonl").read_text().splitlines()) == 3
+    assert len((out / "steps.jsonl").read_text().splitlines()) == 3
 
 
 def test_rl_finetune_needs_the_data_of_its_model_kind(trained, tmp_path):

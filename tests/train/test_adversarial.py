@@ -69,15 +69,15 @@ def test_a_run_logs_saves_and_resumes_like_a_straight_run(tmp_path, rollouts):
     config = GANConfig(**{**SMALL, "rollouts": rollouts}, mle_every=2)
     straight = _policy()
     summary = adversarial_finetune(straight, _d(straight), PAIRS, PAIRS[:8], config, tmp_path / "a", progress=False)
-    records = [json.loads(line) for line in (tmp_path / "a" / "gan_log.jsonl").read_text().splitlines()]
-    assert [r["round"] for r in records] == [1, 2] and summary["rounds_run"] == 2
+    records = [json.loads(line) for line in (tmp_path / "a" / "steps.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2] and summary["steps_run"] == 2
     for key in ("g_reward", "d_acc_real", "d_acc_fake", "d_fit_acc_mismatched", "d_loss"):
         assert 0.0 <= records[-1][key] <= 1.0 or key == "d_loss"
     for name in ("model", "last", "discriminator"):
         assert (tmp_path / "a" / name / "model.safetensors").is_file()
     assert (tmp_path / "a" / "gan_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "a" / "score.png").is_file()
-    assert [e["round"] for e in summary["evals"]] == [0, 1, 2]
+    assert [e["step"] for e in summary["history"]] == [0, 1, 2]
 
     resumed = _policy()
     adversarial_finetune(resumed, _d(resumed), PAIRS, PAIRS[:8], GANConfig(**{**SMALL, "rounds": 1, "rollouts": rollouts},
@@ -89,7 +89,7 @@ def test_a_run_logs_saves_and_resumes_like_a_straight_run(tmp_path, rollouts):
     saved = load_discriminator(tmp_path / "b" / "discriminator")
     for a, b in zip(saved.state_dict().values(), d.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
-    again = [json.loads(line) for line in (tmp_path / "b" / "gan_log.jsonl").read_text().splitlines()]
+    again = [json.loads(line) for line in (tmp_path / "b" / "steps.jsonl").read_text().splitlines()]
     assert [{k: v for k, v in r.items() if k != "elapsed_s"} for r in again] == [
         {k: v for k, v in r.items() if k != "elapsed_s"} for r in records]
 
@@ -105,7 +105,7 @@ def test_with_task_weight_one_the_discriminator_does_not_matter(tmp_path):
         adversarial_finetune(policy, _d(policy, d_seed), PAIRS, PAIRS[:4], config, tmp_path / f"r{d_seed}",
                              progress=False, task_reward=task)
         weights.append([p.detach().clone() for p in policy.model.parameters()])
-        record = json.loads((tmp_path / f"r{d_seed}" / "gan_log.jsonl").read_text().splitlines()[0])
+        record = json.loads((tmp_path / f"r{d_seed}" / "steps.jsonl").read_text().splitlines()[0])
         assert "task_reward" in record
     for a, b in zip(*weights, strict=True):
         torch.testing.assert_close(a, b)
@@ -136,7 +136,7 @@ def test_a_tagger_trains_against_a_discriminator_of_its_tags(tmp_path):
         policy.model.vocabs.words)
     summary = adversarial_finetune(policy, d, sentences, sentences, GANConfig(**SMALL), tmp_path / "run",
                                    progress=False)
-    assert summary["rounds_run"] == 2 and (tmp_path / "run" / "model" / "config.json").is_file()
+    assert summary["steps_run"] == 2 and (tmp_path / "run" / "model" / "config.json").is_file()
     with pytest.raises(ConfigError, match="rollouts 0"):
         adversarial_finetune(policy, d, sentences, sentences, GANConfig(**{**SMALL, "rollouts": 2}), tmp_path / "x",
                              progress=False)

@@ -9,20 +9,30 @@ import pytest
 import torch
 
 from hybrid.config import GANConfig
+from hybrid.decoding import sample
 from hybrid.models.discriminator import Discriminator
 from hybrid.models.language_model import EmptyMemory, LanguageModel
+from hybrid.train.adversarial import adversarial_finetune
 from hybrid.train.gan import (
     Judged,
     discriminator_loss,
     judge_with,
     mc_rollout_rewards,
     mismatched,
-    sample_lm,
     token_policy_loss,
-    train_lm_gan,
 )
+from hybrid.train.policies import FixedLengthLMPolicy, sample_fixed_length
 
 V, BOS, EOS = 7, 6, 5  # tokens 0..5 (5 is </s> in the variable-length tests), 6 is <s>
+
+
+def sample_lm(model: LanguageModel, n: int, length: int, eos: int = -1,
+              generator: torch.Generator | None = None) -> Judged:
+    """n sequences of `length` tokens (or up to eos) from the LM."""
+    with torch.no_grad():
+        out = sample(model, EmptyMemory.of(n), bos=model.bos, eos=eos, pad=model.bos, max_length=length,
+                     generator=generator)
+    return Judged(out.tokens, out.mask)
 
 
 def _lm(seed: int = 0) -> LanguageModel:
@@ -114,28 +124,44 @@ def test_conditional_discriminators_need_the_condition():
         d(tokens, mask)
 
 
+def _gan(g, d, real, config, out, resume=False, judge=None, quality=None):
+    """SeqGAN's setting through the one adversarial trainer: a fixed-length LM policy."""
+    policy = FixedLengthLMPolicy(g, real.shape[1], quality)
+    rows = list(real)
+    return adversarial_finetune(policy, d, rows, rows[:16], config, out, resume=resume, progress=False, judge=judge)
+
+
 def _run(out, rounds, resume=False):
     g, d = _lm(2), Discriminator(V, embedding_dim=8, hidden_size=8)
-    real = sample_lm(_lm(3), 64, 6, generator=torch.Generator().manual_seed(0)).tokens
+    real = sample_fixed_length(_lm(3), 64, 6, generator=torch.Generator().manual_seed(0))
     config = GANConfig(rounds=rounds, rollouts=2, batch_size=8, d_steps=1, d_epochs=1, d_samples=16,
                        pretrain_d_steps=1, eval_every=1, g_lr=1e-2, mle_every=2)
-    quality = lambda model: -model.token_log_probs(real[:16]).mean().item()  # noqa: E731
-    summary = train_lm_gan(g, d, real, config, out, quality=quality, resume=resume)
+    quality = lambda model: model.token_log_probs(real[:16]).mean().item()  # noqa: E731
+    summary = _gan(g, d, real, config, out, resume=resume, quality=quality)
     return g, summary
+
+
+def test_fixed_length_samples_are_the_decoders_samples():
+    g = _lm(4)
+    tokens = sample_fixed_length(g, 5, 6, generator=torch.Generator().manual_seed(2))
+    assert tokens.shape == (5, 6) and not bool((tokens == BOS).any())
+    expected = sample_lm(g, 5, 6, generator=torch.Generator().manual_seed(2)).tokens
+    assert torch.equal(tokens, expected)
 
 
 def test_the_adversarial_loop_logs_checkpoints_and_resumes_as_a_straight_run(tmp_path):
     straight, summary = _run(tmp_path / "a", 4)
-    assert summary["rounds"] == 4 and len(summary["evals"]) == 5
-    log = [json.loads(line) for line in (tmp_path / "a" / "gan_log.jsonl").read_text().splitlines()]
-    assert [r["round"] for r in log] == [1, 2, 3, 4]
+    assert summary["steps_run"] == 4 and len(summary["history"]) == 5
+    log = [json.loads(line) for line in (tmp_path / "a" / "steps.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4]
     assert {"g_reward", "d_acc_real", "d_acc_fake", "d_loss"} <= set(log[0])
     assert (tmp_path / "a" / "gan_curves.png").stat().st_size > 0
+    assert (tmp_path / "a" / "last" / "model.safetensors").is_file()
     _run(tmp_path / "b", 2)
-    with open(tmp_path / "b" / "gan_log.jsonl", "a") as log:  # a round logged after the checkpoint, then a kill
-        log.write(json.dumps({"round": 3}) + "\n")
+    with open(tmp_path / "b" / "steps.jsonl", "a") as log:  # a round logged after the checkpoint, then a kill
+        log.write(json.dumps({"step": 3}) + "\n")
     resumed, _ = _run(tmp_path / "b", 4, resume=True)
-    assert [json.loads(line)["round"] for line in (tmp_path / "b" / "gan_log.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+    assert [json.loads(line)["step"] for line in (tmp_path / "b" / "steps.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
 
@@ -144,9 +170,9 @@ def test_the_adversarial_loop_logs_checkpoints_and_resumes_as_a_straight_run(tmp
 def test_bad_gan_settings_are_refused_before_training(tmp_path, bad):
     from hybrid.errors import ConfigError
 
-    real = sample_lm(_lm(3), 8, 4, generator=torch.Generator().manual_seed(0)).tokens
+    real = sample_fixed_length(_lm(3), 8, 4, generator=torch.Generator().manual_seed(0))
     with pytest.raises(ConfigError):
-        train_lm_gan(_lm(), Discriminator(V, embedding_dim=4, hidden_size=4), real, GANConfig(**bad), tmp_path)
+        _gan(_lm(), Discriminator(V, embedding_dim=4, hidden_size=4), real, GANConfig(**bad), tmp_path)
 
 
 def test_rollouts_that_stop_at_eos_need_a_max_length():
@@ -158,9 +184,9 @@ def test_rollouts_that_stop_at_eos_need_a_max_length():
 
 
 def test_a_given_judge_replaces_the_discriminator_as_the_reward(tmp_path):
-    real = sample_lm(_lm(3), 32, 5, generator=torch.Generator().manual_seed(0)).tokens
+    real = sample_fixed_length(_lm(3), 32, 5, generator=torch.Generator().manual_seed(0))
     config = GANConfig(rounds=2, rollouts=2, batch_size=4, d_steps=1, d_epochs=1, d_samples=8, pretrain_d_steps=0)
-    train_lm_gan(_lm(), Discriminator(V, embedding_dim=4, hidden_size=4), real, config, tmp_path,
-                 judge=lambda tokens, mask, rows: torch.full((len(tokens),), 0.25))
-    log = [json.loads(line) for line in (tmp_path / "gan_log.jsonl").read_text().splitlines()]
+    _gan(_lm(), Discriminator(V, embedding_dim=4, hidden_size=4), real, config, tmp_path,
+         judge=lambda tokens, mask, rows: torch.full((len(tokens),), 0.25))
+    log = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
     assert [r["g_reward"] for r in log] == [0.25, 0.25]

@@ -69,7 +69,7 @@ def test_reinforce_learns_a_reward(tmp_path, baseline):
     after = float(reward(policy.greedy(PAIRS, 6), [()] * len(PAIRS)).mean())
     assert after > before + 30, (before, after)
     assert summary["steps_run"] == 40 and summary["reward_signature"] == f"tests:share-of-{rare}"
-    log = [json.loads(line) for line in (tmp_path / "rl_log.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
     assert len(log) == 40 and {"reward_mean", "reward_std", "baseline_mean", "entropy"} <= log[0].keys()
     assert (tmp_path / "model" / "model.safetensors").is_file()
     if pytest.importorskip("matplotlib"):
@@ -86,12 +86,15 @@ def test_resumed_run_equals_straight_run(tmp_path):
     reinforce(Seq2SeqPolicy(tiny_model(VOCABS, 1)), half, PAIRS, PAIRS[:5], tmp_path / "b", progress=False, reward=reward)
     resumed = reinforce(Seq2SeqPolicy(tiny_model(VOCABS, 1)), config, PAIRS, PAIRS[:5], tmp_path / "b",
                         resume=True, progress=False, reward=reward)
-    assert resumed["evals"] == straight["evals"]
-    a = [json.loads(x) for x in (tmp_path / "a" / "rl_log.jsonl").read_text().splitlines()]
-    b = [json.loads(x) for x in (tmp_path / "b" / "rl_log.jsonl").read_text().splitlines()]
-    drop = ("reward_seconds", "step_seconds")
-    assert [{k: v for k, v in r.items() if k not in drop} for r in a] == [
-        {k: v for k, v in r.items() if k not in drop} for r in b]
+    drop = ("reward_seconds", "step_seconds", "elapsed_s")
+
+    def timeless(records):
+        return [{k: v for k, v in r.items() if k not in drop} for r in records]
+
+    assert timeless(resumed["history"]) == timeless(straight["history"])
+    a = [json.loads(x) for x in (tmp_path / "a" / "steps.jsonl").read_text().splitlines()]
+    b = [json.loads(x) for x in (tmp_path / "b" / "steps.jsonl").read_text().splitlines()]
+    assert timeless(a) == timeless(b) and len(a) == 6
 
 
 def test_tagger_policy_samples_score_and_learns_accuracy(tmp_path):
@@ -118,7 +121,7 @@ def test_tagger_policy_samples_score_and_learns_accuracy(tmp_path):
                          eval_every=15)
     summary = reinforce(policy, rl, sentences, sentences[:10], tmp_path / "rl", progress=False)
     assert evaluate(tagger, sentences)["accuracy"] > before + 10
-    assert summary["evals"][0]["metric"] in ("f1", "accuracy")
+    assert summary["history"][0]["metric"] in ("f1", "accuracy")
     from hybrid.models.io import load_tagger
 
     assert load_tagger(tmp_path / "rl" / "model").tag_names == tagger.tag_names

@@ -22,7 +22,7 @@ def _train(config: TaggerConfig, train_path, out, **kwargs):
 
 
 def _final_weights(out) -> dict[str, torch.Tensor]:
-    return torch.load(out / "checkpoint.pt", weights_only=False)["model"]
+    return torch.load(out / "checkpoint.pt", weights_only=True)["trainer"]["model"]
 
 
 def _assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
@@ -122,8 +122,8 @@ def test_resume_after_a_kill_inside_an_epoch_equals_straight_run(two_epochs, cor
     monkeypatch.setattr(Tagger, "loss", dying_loss)
     with pytest.raises(RuntimeError, match="killed"):
         _train(tiny_config(epochs=2), corpus, tmp_path)
-    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["trainer"]
-    assert (state["epoch"], state["batch"]) == (1, 2)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["loop"]
+    assert (state["epoch"], state["position"]) == (1, 2)
     monkeypatch.setattr(Tagger, "loss", real_loss)
     resumed = _train(tiny_config(epochs=2), corpus, tmp_path, resume=True)
     _assert_same_weights(_final_weights(tmp_path), _final_weights(out))

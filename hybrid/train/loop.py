@@ -1,0 +1,315 @@
+"""The one run loop under every trainer: steps grouped in epochs, an evaluation schedule, early
+stopping, a time budget, checkpoints that resume mid-epoch, the JSONL logs, the best model and
+summary.json.
+
+A trainer is a small set of hooks (`Hooks`): the work items of an epoch (batches, or step
+numbers for trainers that sample their own inputs), one step on an item, an evaluation, and
+how to save the best model. The loop owns everything else, so every trainer resumes, logs,
+stops and reports alike:
+
+    OUT/checkpoint.pt     every evaluation and every `checkpoint_every_s` seconds (tensors and
+                          plain values only: loaded with weights_only=True, never unpickling code)
+    OUT/train_log.jsonl   one record per evaluation: the step figures averaged since the last one
+                          (e.g. loss), the dev score and its extras, elapsed time
+    OUT/steps.jsonl       one record per step, for trainers that ask (`Schedule.log_steps`)
+    OUT/model             the best model by dev score (saved by the trainer's `save_best`)
+    OUT/summary.json      how the run went and ended (also OUT/model/training.json)
+
+A resumed run continues from the checkpoint's step with the same batches and random numbers,
+so its result equals an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from hybrid.config import atomic_write_text
+from hybrid.errors import ConfigError
+from hybrid.train.checkpoint import load_checkpoint, save_checkpoint, seed_everything
+
+CHECKPOINT = "checkpoint.pt"
+LOG = "train_log.jsonl"
+STEP_LOG = "steps.jsonl"
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a run evaluates, checkpoints and stops.
+
+    epochs: passes over the trainer's epoch items.
+    steps: instead of epochs, a number of steps whose items are the step numbers 0..steps-1
+        (trainers that sample their own inputs each step: REINFORCE, adversarial rounds); a
+        resumed run may be given more steps than the first.
+    eval_every: steps between evaluations; 0 = at the end of each epoch.
+    patience: evaluations without a better dev score before stopping; None = never.
+    max_minutes: time budget; when spent the run evaluates, checkpoints and stops.
+    eval_at_start: score the starting model (step 0) first, as fine-tuning trainers do.
+    log_steps: write one record per step to steps.jsonl (kept in the checkpoint too).
+    """
+
+    epochs: int = 1
+    steps: int | None = None
+    eval_every: int = 0
+    patience: int | None = None
+    max_minutes: float | None = None
+    seed: int = 1
+    eval_at_start: bool = False
+    log_steps: bool = False
+    checkpoint_every_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        if self.steps is not None and self.steps < 1:
+            raise ConfigError(f"steps must be >= 1, got {self.steps}")
+        if self.eval_every < 0:
+            raise ConfigError(f"eval_every must be >= 0, got {self.eval_every}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience must be >= 1, got {self.patience}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ConfigError(f"max_minutes must be > 0, got {self.max_minutes}")
+
+
+class Hooks:
+    """What a trainer tells the loop. `epoch_items`, `step`, `evaluate` and `save_best` are
+    required; the rest have do-nothing defaults."""
+
+    #: shown on the progress bar
+    name = "train"
+    #: what one step is called in log lines (a GAN's step is a round)
+    unit = "step"
+
+    def epoch_items(self, epoch: int) -> Sequence[Any]:
+        """The work of epoch `epoch` (0-based): the same on every call (seeded), so a resumed
+        epoch continues where it stopped."""
+        raise NotImplementedError
+
+    def step(self, item: Any, step: int, epoch: int) -> dict[str, float]:
+        """One update on `item` (`step` counts from 1, `epoch` from 0); returns figures to log. A "weight" entry
+        weighs this step's figures in the averages of the evaluation record (default 1)."""
+        raise NotImplementedError
+
+    def evaluate(self) -> dict[str, Any]:
+        """Dev figures: "metric" (name) and "score" (higher is better), and any extras."""
+        raise NotImplementedError
+
+    def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
+        """Save the model (just scored best) to `directory`, with the running summary."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the trainer needs to resume: module, optimiser and generator states, counters
+        (tensors and plain values only)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned."""
+
+    def begin(self, log: Log) -> None:
+        """Work before the first step of a fresh run (not on resume), e.g. pre-training."""
+
+    def end_epoch(self, epoch: int) -> None:
+        """After the last step of epoch `epoch`, e.g. a learning-rate schedule."""
+
+    def finish(self, out: Path, summary: dict[str, Any], log: Log) -> None:
+        """After the run (summary is written after this, so it may add keys): plots, last model."""
+
+
+def load_step_log(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The per-step records of a run (steps.jsonl; empty if the trainer logs no steps)."""
+    path = Path(out_dir) / STEP_LOG
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run(hooks: Hooks, schedule: Schedule, out_dir: str | Path, resume: bool = False, progress: bool = True,
+        log: Log | None = None) -> dict[str, Any]:
+    """Run `hooks` on `schedule` in `out_dir` (resuming from its checkpoint if asked and there);
+    returns the summary."""
+    return _Run(hooks, schedule, Path(out_dir), progress, log or (lambda message: None)).run(resume)
+
+
+class _Run:
+    """One run: the loop state (plain values: checkpointed as they are) and the loop."""
+
+    def __init__(self, hooks: Hooks, schedule: Schedule, out: Path, progress: bool, log: Log):
+        self.hooks, self.schedule, self.out, self.progress, self.log = hooks, schedule, out, progress, log
+        self.state: dict[str, Any] = {
+            "step": 0, "epoch": 0, "position": 0, "elapsed": 0.0, "best": -math.inf, "best_step": 0,
+            "best_epoch": 0, "bad_evals": 0, "sums": {}, "weight": 0.0, "history": [], "steps": [],
+        }
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self, resume: bool) -> dict[str, Any]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        if not (resume and self._resume()):
+            seed_everything(self.schedule.seed)
+            for name in (LOG, STEP_LOG):
+                (self.out / name).unlink(missing_ok=True)  # a fresh run, fresh logs
+            self.hooks.begin(self.log)
+            if self.schedule.eval_at_start:
+                self._evaluate()
+        self.started = time.monotonic() - self.state["elapsed"]
+        self.last_checkpoint = time.monotonic()
+        stopped_by = self._epochs()
+        summary = self.summary(stopped_by)
+        self.hooks.finish(self.out, summary, self.log)
+        text = json.dumps(summary, indent=2) + "\n"
+        atomic_write_text(self.out / "summary.json", text)
+        if (self.out / "model").is_dir():  # the best model's figures, now with how the run ended
+            atomic_write_text(self.out / "model" / "training.json", text)
+        return summary
+
+    def _epochs(self) -> str:
+        """Run epochs (or steps) until one of the schedule's limits; returns which one stopped the run."""
+        st, schedule = self.state, self.schedule
+        if schedule.steps is not None:
+            st["position"] = st["step"]
+            bar = tqdm(total=schedule.steps, initial=st["step"], desc=self.hooks.name, leave=False,
+                       disable=None if self.progress else True)
+            try:
+                stopped_by = self._steps(range(schedule.steps), bar)
+            finally:
+                bar.close()
+            if stopped_by is None and st["weight"] > 0:  # steps since the last evaluation: score them too
+                self._evaluate_and_checkpoint()
+            return stopped_by or "steps"
+        while st["epoch"] < schedule.epochs:
+            items = self.hooks.epoch_items(st["epoch"])
+            desc = f"epoch {st['epoch'] + 1}/{schedule.epochs}" if schedule.epochs > 1 else self.hooks.name
+            bar = tqdm(total=len(items), initial=st["position"], desc=desc, leave=False,
+                       disable=None if self.progress else True)  # None: off when not a terminal
+            try:
+                stopped_by = self._steps(items, bar)
+            finally:
+                bar.close()
+            if stopped_by is not None:
+                return stopped_by
+            self.hooks.end_epoch(st["epoch"])
+            st["epoch"], st["position"] = st["epoch"] + 1, 0
+            if schedule.eval_every == 0:
+                if self._evaluate_and_checkpoint():
+                    return "patience"
+            else:
+                self._checkpoint()
+        if st["weight"] > 0:  # steps since the last evaluation: score them too
+            self._evaluate_and_checkpoint()
+        return "epochs"
+
+    def _steps(self, items: Sequence[Any], bar: Any) -> str | None:
+        """The rest of one epoch's steps; a reason if the run must stop inside it."""
+        st, schedule = self.state, self.schedule
+        for position in range(st["position"], len(items)):
+            figures = dict(self.hooks.step(items[position], st["step"] + 1, st["epoch"]))
+            st["step"], st["position"] = st["step"] + 1, position + 1
+            st["elapsed"] = time.monotonic() - self.started
+            self._add(figures)
+            bar.update(1)
+            bar.set_postfix(**{k: f"{v:.3f}" for k, v in self._means().items()}, best=f"{st['best']:.2f}")
+            spent = schedule.max_minutes is not None and st["elapsed"] > 60.0 * schedule.max_minutes
+            due = schedule.eval_every > 0 and st["step"] % schedule.eval_every == 0
+            if spent or due:
+                if position + 1 == len(items) and schedule.steps is None:  # the next resume starts a new epoch
+                    self.hooks.end_epoch(st["epoch"])
+                    st["epoch"], st["position"] = st["epoch"] + 1, 0
+                if self._evaluate_and_checkpoint():
+                    return "patience"
+                if spent:
+                    return "max_minutes"
+            elif time.monotonic() - self.last_checkpoint > schedule.checkpoint_every_s:
+                self._checkpoint()
+        return None
+
+    # -- figures, evaluation, checkpoints -----------------------------------------------------------
+    def _add(self, figures: dict[str, float]) -> None:
+        st = self.state
+        weight = float(figures.pop("weight", 1.0))
+        for key, value in figures.items():
+            st["sums"][key] = st["sums"].get(key, 0.0) + weight * float(value)
+        st["weight"] += weight
+        if self.schedule.log_steps:
+            record = {"step": st["step"], **figures}
+            st["steps"].append(record)
+            with open(self.out / STEP_LOG, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    def _means(self) -> dict[str, float]:
+        st = self.state
+        return {k: v / st["weight"] for k, v in st["sums"].items()} if st["weight"] > 0 else {}
+
+    def _evaluate(self) -> bool:
+        """Score dev, log the record, save the model if it is the best; True if patience ran out."""
+        st = self.state
+        scores = dict(self.hooks.evaluate())
+        score = float(scores.pop("score"))
+        means = self._means()
+        record = {"step": st["step"], "epoch": st["epoch"], **means, **scores, "dev": score,
+                  "elapsed_s": round(st["elapsed"], 1)}
+        st["sums"], st["weight"] = {}, 0.0
+        st["history"].append(record)
+        improved = score > st["best"]
+        if improved:
+            st["best"], st["best_step"], st["best_epoch"], st["bad_evals"] = score, st["step"], st["epoch"], 0
+            self.hooks.save_best(self.out / "model", self.summary("running"))
+        elif st["step"] > 0:
+            st["bad_evals"] += 1
+        train = "".join(f"{k} {v:.4f}  " for k, v in means.items() if not k.endswith("seconds"))
+        extras = ", ".join(f"{k} {v:.2f}" for k, v in scores.items() if isinstance(v, float))
+        where = f"epoch {st['epoch']}" if self.schedule.eval_every == 0 else f"{self.hooks.unit} {st['step']}"
+        self.log(f"{where}: {train}dev {scores.get('metric', 'score')} {score:.2f}"
+                 f"{f' ({extras})' if extras else ''}{'  (best, saved)' if improved else ''}"
+                 f"  [{st['elapsed'] / 60:.1f} min]")
+        with open(self.out / LOG, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        return self.schedule.patience is not None and st["bad_evals"] >= self.schedule.patience
+
+    def _evaluate_and_checkpoint(self) -> bool:
+        stop = self._evaluate()
+        self._checkpoint()
+        return stop
+
+    def _checkpoint(self) -> None:
+        save_checkpoint(self.out / CHECKPOINT, {"loop": self.state, "trainer": self.hooks.state_dict()})
+        self.last_checkpoint = time.monotonic()
+
+    def _resume(self) -> bool:
+        path = self.out / CHECKPOINT
+        if not path.is_file():
+            return False
+        checkpoint = load_checkpoint(path)
+        if "loop" not in checkpoint or "trainer" not in checkpoint:
+            raise ConfigError(f"{path}: not a checkpoint of this hybrid's run loop; start the run afresh")
+        self.hooks.load_state_dict(checkpoint["trainer"])
+        self.state = checkpoint["loop"]
+        # logs may hold records written after the checkpoint: rewrite them from it
+        atomic_write_text(self.out / LOG, "".join(json.dumps(r) + "\n" for r in self.state["history"]))
+        if self.schedule.log_steps:
+            atomic_write_text(self.out / STEP_LOG, "".join(json.dumps(r) + "\n" for r in self.state["steps"]))
+        where = (f"{self.hooks.unit} {self.state['step']}" if self.schedule.steps is not None
+                 else f"step {self.state['step']} (epoch {self.state['epoch'] + 1})")
+        self.log(f"resumed from {path} after {where}")
+        return True
+
+    def summary(self, stopped_by: str) -> dict[str, Any]:
+        """How the run went: best dev score and where, steps and epochs run, minutes, what stopped
+        it, and the evaluation records."""
+        st = self.state
+        history = st["history"]
+        return {
+            "metric": history[-1].get("metric") if history else None, "best_dev": st["best"],
+            "best_step": st["best_step"], "best_epoch": st["best_epoch"],
+            "start_dev": history[0]["dev"] if history and self.schedule.eval_at_start else None,
+            "steps_run": st["step"],
+            "epochs_run": None if self.schedule.steps is not None else st["epoch"] + (st["position"] > 0), "minutes": round(st["elapsed"] / 60, 2),
+            "stopped_by": stopped_by, "history": history,
+        }
