@@ -67,7 +67,8 @@ def main() -> None:
     t0 = time.monotonic()
     beam = bleu_of(model, test, beam=args.beam, length_penalty=args.length_penalty)
     figures = {"test_bleu_greedy": greedy["bleu"], "test_bleu_beam": beam["bleu"], "test_chrf_beam": beam["chrf"],
-               "beam": args.beam, "length_penalty": args.length_penalty, "beam_seconds": round(time.monotonic() - t0, 1),
+               "beam": args.beam, "length_penalty": args.length_penalty,
+               "beam_seconds": round(time.monotonic() - t0, 1),
                "dev_bleu_greedy": summary["best_dev"], "best_epoch": summary["best_epoch"],
                "epochs_run": summary["epochs_run"], "train_minutes": round(minutes, 1),
                "bleu_signature": beam["bleu_signature"], "args": vars(args)}

@@ -73,7 +73,8 @@ def main() -> None:
     v, bos = args.vocab + 1, args.vocab  # ids 0..vocab-1 are tokens; id vocab is <s>, fed but never emitted
     torch.manual_seed(args.seed)
     oracle = LanguageModel(v, args.dim, args.dim, bos=bos).init_normal_(1.0).eval()
-    real = list(sample_fixed_length(oracle, args.samples, args.length, generator=torch.Generator().manual_seed(args.seed)))
+    real = list(sample_fixed_length(oracle, args.samples, args.length,
+                                    generator=torch.Generator().manual_seed(args.seed)))
     g = LanguageModel(v, args.dim, args.dim, bos=bos).eval()
 
     def nll(model: LanguageModel, n: int = args.samples) -> float:
@@ -98,7 +99,8 @@ def main() -> None:
     print(f"MLE ({how}): oracle NLL {rows['mle']:.3f}", flush=True)
     mle_model = copy.deepcopy(g)
     torch.save(g.state_dict(), out / "mle.pt")
-    config = GANConfig(rounds=args.rounds, rollouts=args.rollouts, g_lr=args.g_lr, baseline=args.baseline, d_steps=args.d_steps,
+    config = GANConfig(rounds=args.rounds, rollouts=args.rollouts, g_lr=args.g_lr,
+                       baseline=args.baseline, d_steps=args.d_steps,
                        d_epochs=args.d_epochs, d_samples=args.d_samples, pretrain_d_steps=args.pretrain_d_steps,
                        eval_every=10, max_minutes=args.max_minutes, seed=args.seed, d_batch=args.d_samples,
                        batch_size=64, max_length=args.length, g_steps=1, d_lr=1e-4, mle_every=0, samples=1)

@@ -46,8 +46,10 @@ def measure(engine: str, test: Path, sentences: list, tokens: int, args: argpars
         for name, path, fmt in (("conllu", conllu, "conllu"), ("text", text, "text")):
             wall, peak = timed_run([*hybrid, "--format", fmt, "--output", str(Path(tmp) / "out"), str(path)])
             figures[name] = {"seconds": round(wall, 2), "tokens_per_s": round(tokens / wall), "peak_mib": round(peak)}
-            print(f"{engine:5s} {name:7s}: {tokens} tokens in {wall:.2f} s = {tokens / wall:,.0f} tokens/s, peak {peak:.0f} MiB")
-    colds = [timed_run(hybrid, stdin="The quick brown fox jumps over the lazy dog .\n")[0] for _ in range(args.cold_runs)]
+            print(f"{engine:5s} {name:7s}: {tokens} tokens in {wall:.2f} s = {tokens / wall:,.0f} tokens/s, "
+                  f"peak {peak:.0f} MiB")
+    colds = [timed_run(hybrid, stdin="The quick brown fox jumps over the lazy dog .\n")[0]
+             for _ in range(args.cold_runs)]
     figures["cold_start_s"] = round(min(colds), 2)
     print(f"{engine:5s} cold start, one sentence: {min(colds):.2f} s (best of {args.cold_runs}; "
           f"all: {', '.join(f'{c:.2f}' for c in colds)})")

@@ -19,7 +19,8 @@ from cli.params import MODEL_DIR
 @click.option("--sample", "do_sample", is_flag=True, help="Sample instead of searching.")
 @click.option("--temperature", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
               help="Sampling temperature.")
-@click.option("--top-k", type=click.IntRange(0), default=0, show_default=True, help="Sample from the k best tokens (0 = all).")
+@click.option("--top-k", type=click.IntRange(0), default=0, show_default=True,
+              help="Sample from the k best tokens (0 = all).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for --sample.")
 @click.option("--max-length", type=click.IntRange(1), default=100, show_default=True, help="Longest output in tokens.")
 @click.option("--attention-plot", type=click.Path(dir_okay=False), default=None,

@@ -15,10 +15,12 @@ from cli.params import COLUMN, FORMATS
 @click.option("--states", type=click.IntRange(1), required=True, help="Number of hidden states (induced classes).")
 @click.option("--out", type=click.Path(file_okay=False), required=True,
               help="Directory for the model (induction.json + model.safetensors).")
-@click.option("--format", "fmt", type=FORMATS, default="conllu", show_default=True, help="Format of --data and --eval-data.")
+@click.option("--format", "fmt", type=FORMATS, default="conllu", show_default=True,
+              help="Format of --data and --eval-data.")
 @click.option("--word-column", type=COLUMN, default=0, show_default=True,
               help="Word column (CoNLL index or CoNLL-U field; 0 means 'form' for conllu).")
-@click.option("--iterations", type=click.IntRange(1), default=100, show_default=True, help="Baum-Welch iterations at most.")
+@click.option("--iterations", type=click.IntRange(1), default=100, show_default=True,
+              help="Baum-Welch iterations at most.")
 @click.option("--tol", type=click.FloatRange(0), default=1e-5, show_default=True,
               help="Stop when the log-likelihood per token improves by less than this.")
 @click.option("--time-budget", type=click.FloatRange(0, min_open=True), default=None,

@@ -25,7 +25,8 @@ def info(directory, as_json: bool) -> None:
     config = read_config(directory)
     vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
     ctc = config.model.layer == "ctc"
-    tags = vocab["labels"]["tokens"][1:] if ctc else vocab["tags"]["tokens"]  # a CTC model's: its labels, blank left out
+    # a CTC model's: its labels, blank left out
+    tags = vocab["labels"]["tokens"][1:] if ctc else vocab["tags"]["tokens"]
     training = read_training(directory)
     if as_json:
         click.echo(json.dumps({"model": str(directory), "config": to_dict(config), "tags": tags,
@@ -45,7 +46,8 @@ def info(directory, as_json: bool) -> None:
                    f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
         click.echo(f"inputs     tokens ({len(vocab['inputs']['tokens'])}, dim {m.word_dim})")
     elif m.layer == "hmm-classic":
-        click.echo(f"model      bigram HMM from counts, no network (smoothing: transitions {m.hmm_transition_smoothing}, "
+        click.echo(f"model      bigram HMM from counts, no network "
+                   f"(smoothing: transitions {m.hmm_transition_smoothing}, "
                    f"emissions {m.hmm_emission_smoothing}; words seen <= {m.hmm_rare_words}x -> unknown-word classes)")
         click.echo(f"inputs     {len(vocab['words']['tokens'])} symbols (words and unknown-word classes)")
     else:
@@ -60,7 +62,8 @@ def info(directory, as_json: bool) -> None:
     click.echo(f"{'labels' if ctc else 'tags'} ({len(tags)})  {' '.join(tags)}")
     if training:
         click.echo(f"training   best dev {training.get('metric')} {training.get('best_dev', float('nan')):.2f} "
-                   f"at epoch {training.get('best_epoch')}, {training.get('train_minutes')} min")
+                   f"at epoch {training.get('best_epoch')}, "
+                   f"{training.get('minutes', training.get('train_minutes'))} min")
         for key in ("test", "test_accuracy", "test_f1"):
             if key in training:
                 click.echo(f"           {key}: {training[key]}")
@@ -81,8 +84,10 @@ def _seq2seq_info(directory, as_json: bool) -> None:
         return
     m = config.model
     click.echo(f"model      {directory} (seq2seq)")
-    click.echo(f"encoder    bidirectional {m.encoder}, {m.encoder_layers} layer(s), hidden {m.encoder_hidden} per direction")
-    click.echo(f"decoder    {m.decoder}, hidden {m.decoder_hidden}, {m.attention} attention, embeddings {m.embedding_dim}"
+    click.echo(f"encoder    bidirectional {m.encoder}, {m.encoder_layers} layer(s), "
+               f"hidden {m.encoder_hidden} per direction")
+    click.echo(f"decoder    {m.decoder}, hidden {m.decoder_hidden}, {m.attention} attention, "
+               f"embeddings {m.embedding_dim}"
                f"{' (tied with the output layer)' if m.tie_embeddings else ''}")
     click.echo(f"vocabulary source {sizes['source']}, target {sizes['target']}")
     if training:

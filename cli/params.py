@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -67,14 +66,6 @@ def model_kind(model_dir: Path) -> ModelKind | None:
         return kind_of(model_dir)
     except ModelLoadError:
         return None
-
-
-def default(config: type, name: str) -> Any:
-    """The default of a config dataclass field: the CLI and the Python API run the same experiment."""
-    for item in dataclasses.fields(config):
-        if item.name == name:
-            return item.default
-    raise KeyError(f"{config.__name__} has no field {name!r}")
 
 
 def load_chain_tagger(model_dir: Path) -> Tagger | ClassicHMMTagger:

@@ -23,7 +23,8 @@ def data_options(command: Callable) -> Callable:
         click.option("--dev-tgt", type=FILE, help="seq2seq: dev references."),
         click.option("--train", "train_file", type=FILE,
                      help="tagger: training file with gold tags (the model's format); language model: sentences."),
-        click.option("--dev", "dev_file", type=FILE, help="tagger: dev file with gold tags; language model: sentences."),
+        click.option("--dev", "dev_file", type=FILE,
+                     help="tagger: dev file with gold tags; language model: sentences."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -8,29 +8,36 @@ import click
 
 from cli.params import MODEL_DIR
 from cli.policy_data import data_options, load_policy
+from hybrid.config import ReinforceConfig
+
+RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same experiment
 
 
 @click.command("rl-finetune")
 @click.option("--model", "model_dir", type=MODEL_DIR, required=True, help="Seq2seq or tagger model to start from.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
-              help="Run directory: the best model by dev score goes to OUT/model; rl_log.jsonl, curves.png.")
-@click.option("--reward", default="bleu", show_default=True,
+              help="Run directory: the best model by dev score goes to OUT/model; steps.jsonl, "
+                   "train_log.jsonl, curves.png.")
+@click.option("--reward", default=RL.reward, show_default=True,
               help="bleu | chrf | ter | span-f1 | accuracy | module:function (a callable "
                    "f(hypotheses, references, sources) -> floats).")
-@click.option("--baseline", type=click.Choice(["self-critical", "mean", "ema"]), default="self-critical",
-              show_default=True, help="Greedy output's reward (SCST), leave-one-out mean of the samples, or a running mean.")
-@click.option("--samples", type=click.IntRange(1), default=4, show_default=True, help="Samples per input.")
-@click.option("--steps", type=click.IntRange(1), default=1000, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True, help="Inputs per step.")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True)
-@click.option("--mle-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--baseline", type=click.Choice(["self-critical", "mean", "ema"]), default=RL.baseline,
+              show_default=True,
+              help="Greedy output's reward (SCST), leave-one-out mean of the samples, or a running mean.")
+@click.option("--samples", type=click.IntRange(1), default=RL.samples, show_default=True, help="Samples per input.")
+@click.option("--steps", type=click.IntRange(1), default=RL.steps, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=RL.batch_size, show_default=True, help="Inputs per step.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=RL.lr, show_default=True)
+@click.option("--mle-weight", type=click.FloatRange(0), default=RL.mle_weight, show_default=True,
               help="Weight of the cross-entropy on the references, mixed in (MIXER-style).")
-@click.option("--entropy-weight", type=click.FloatRange(0), default=0.0, show_default=True, help="Entropy bonus.")
-@click.option("--kl-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--entropy-weight", type=click.FloatRange(0), default=RL.entropy_weight, show_default=True,
+              help="Entropy bonus.")
+@click.option("--kl-weight", type=click.FloatRange(0), default=RL.kl_weight, show_default=True,
               help="Penalty on log p - log p_start (KL to the starting model).")
-@click.option("--eval-every", type=click.IntRange(1), default=100, show_default=True, help="Dev score every N steps.")
+@click.option("--eval-every", type=click.IntRange(1), default=RL.eval_every, show_default=True,
+              help="Dev score every N steps.")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=RL.seed, show_default=True)
 @data_options
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -58,4 +65,4 @@ def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size
     policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file)
     summary = reinforce(policy, config, train, dev, out_dir, resume=resume, progress=not quiet, log=click.echo,
                         reward=scorer)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "evals"}, indent=2))
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

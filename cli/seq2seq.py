@@ -33,7 +33,8 @@ def seq2seq() -> None:
 @click.option("--dev-tgt", type=FILE, required=True, help="Dev targets.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Run directory: the best model goes to OUT/model.")
-@click.option("--cell", type=click.Choice(["gru", "lstm", "rnn"]), default=None, help="Encoder and decoder cell.  [default: gru]")
+@click.option("--cell", type=click.Choice(["gru", "lstm", "rnn"]), default=None,
+              help="Encoder and decoder cell.  [default: gru]")
 @click.option("--attention", type=click.Choice(["dot", "general", "additive"]), default=None,
               help="Match function of the attention.  [default: general]")
 @click.option("--embedding-dim", type=click.IntRange(1), default=None, help="[default: 256]")
@@ -42,10 +43,12 @@ def seq2seq() -> None:
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="[default: 0.3]")
 @click.option("--min-freq", type=click.IntRange(1), default=None,
               help="Words seen fewer times become <unk> (both sides).  [default: 2]")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None, help="Adam learning rate.  [default: 0.001]")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
+              help="Adam learning rate.  [default: 0.001]")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="[default: 64]")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="[default: 30]")
-@click.option("--patience", type=click.IntRange(1), default=None, help="Epochs without a better dev BLEU.  [default: 4]")
+@click.option("--patience", type=click.IntRange(1), default=None,
+              help="Epochs without a better dev BLEU.  [default: 4]")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Training budget.")
 @click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=None, help="[default: 0.1]")
 @click.option("--ss-start", type=click.FloatRange(0, 1), default=None,

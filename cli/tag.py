@@ -52,7 +52,8 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
         _tag_ctc(directory, input_file, k, batch_size, output)
         return
     data = config.data
-    encode, predict = load_engine(directory, config.model, choose_engine(engine, config.model, k, directory), k, batch_size)
+    encode, predict = load_engine(directory, config.model, choose_engine(engine, config.model, k, directory),
+                                  k, batch_size)
     if fmt is None:
         fmt = data.format if data.feature_columns else "text"
     if data.feature_columns and fmt == "text":

@@ -13,7 +13,8 @@ from cli.params import COLUMN
 OVERRIDES = {
     "fmt": ("data", "format"), "word_column": ("data", "word_column"), "tag_column": ("data", "tag_column"),
     "feature_column": ("data", "feature_columns"), "min_word_freq": ("data", "min_word_freq"),
-    "encoder": ("model", "encoder"), "layer": ("model", "layer"), "loss": ("model", "loss"), "char_encoder": ("model", "char_encoder"),
+    "encoder": ("model", "encoder"), "layer": ("model", "layer"), "loss": ("model", "loss"),
+    "char_encoder": ("model", "char_encoder"),
     "embeddings": ("model", "embeddings"), "hidden_size": ("model", "hidden_size"),
     "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
     "word_dim": ("model", "word_dim"), "constraints": ("model", "constraints"),
@@ -60,7 +61,8 @@ OVERRIDES = {
 @click.option("--constraints", type=click.Choice(["auto", "none", "BIO", "IOB1", "BIOES"]), default=None,
               help="Allowed-transition constraints at decoding; auto detects BIO/BIOES tags.  [default: auto]")
 @click.option("--word-dim", type=click.IntRange(1), default=None, help="Word embedding size.  [default: 100]")
-@click.option("--hidden-size", type=click.IntRange(1), default=None, help="Encoder hidden size per direction.  [default: 200]")
+@click.option("--hidden-size", type=click.IntRange(1), default=None,
+              help="Encoder hidden size per direction.  [default: 200]")
 @click.option("--loss", type=click.Choice(["auto", "nll", "perceptron", "hinge"]), default=None,
               help="Training loss on the chain: nll (log-likelihood), perceptron (Viterbi path vs "
                    "gold), hinge (structured SVM, Hamming-cost margin); auto = the layer's own.  "

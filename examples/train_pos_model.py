@@ -73,7 +73,7 @@ def main() -> None:
         save_tagger(load_tagger(DEFAULT_MODEL), DEFAULT_MODEL, config, summary, half=True)
         where = "one GPU" if args.device.startswith("cuda") or "GPU" in str(summary.get("trained_on")) else "CPU"
         card = CARD.format(test=halved, tokens=result["tokens"], epochs=summary["epochs_run"],
-                           minutes=summary["train_minutes"], where=where)
+                           minutes=summary["minutes"], where=where)
         (DEFAULT_MODEL / "README.md").write_text(card, encoding="utf-8")
         print(f"installed into {DEFAULT_MODEL}: float16 weights, test accuracy {halved:.2f}%")
 

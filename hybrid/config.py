@@ -35,7 +35,7 @@ def _check_value(name: str, value: Any, annotation: Any) -> Any:
                 return _check_value(name, value, arg)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(f"{name}: {value!r} matches none of {annotation}")
+        raise ConfigError(f"{name}: {value!r} matches none of {annotation} ({'; '.join(errors)})")
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{name}: expected a list, got {type(value).__name__} {value!r}")

@@ -114,6 +114,7 @@ def corpus_translation_scores(hypotheses: Sequence[str], references: Sequence[st
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     bleu, chrf = BLEU(force=True), CHRF()
-    b, c = bleu.corpus_score(list(hypotheses), [list(references)]), chrf.corpus_score(list(hypotheses), [list(references)])
+    b, c = (bleu.corpus_score(list(hypotheses), [list(references)]),
+            chrf.corpus_score(list(hypotheses), [list(references)]))
     return {"bleu": b.score, "chrf": c.score, "bleu_signature": str(bleu.get_signature()),
             "chrf_signature": str(chrf.get_signature()), "sentences": len(hypotheses)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +76,7 @@ def plot_attention(
     return vocabs.decode(ids)
 
 
-def plot_curves(curves: dict[str, Sequence[tuple[float, float]]], path: str | Path, xlabel: str = "step") -> None:
+def plot_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: str | Path, xlabel: str = "step") -> None:
     """Line plot of named (x, y) series, e.g. reward, baseline and dev score per step."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))

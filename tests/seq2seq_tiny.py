@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import torch
 
@@ -18,6 +19,15 @@ def random_pairs(n: int = 40, seed: int = 0, max_len: int = 6) -> list[Pair]:
     rng = random.Random(seed)
     return [Pair(tuple(rng.choices(WORDS, k=rng.randint(1, max_len))),
                  tuple(rng.choices(WORDS, k=rng.randint(1, max_len)))) for _ in range(n)]
+
+
+def write_parallel_files(folder: Path, sizes: dict[str, int], max_len: int = 4) -> Path:
+    """NAME.src / NAME.tgt line-aligned files of random pairs (seeded by the order of `sizes`)."""
+    for seed, (name, n) in enumerate(sizes.items()):
+        pairs = random_pairs(n, seed=seed, max_len=max_len)
+        (folder / f"{name}.src").write_text("".join(" ".join(p.inputs) + "\n" for p in pairs), encoding="utf-8")
+        (folder / f"{name}.tgt").write_text("".join(" ".join(p.labels) + "\n" for p in pairs), encoding="utf-8")
+    return folder
 
 
 def tiny_model(vocabs: Seq2SeqVocabs, seed: int = 0, scale: float = 1.0, **overrides) -> Seq2Seq:

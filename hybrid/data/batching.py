@@ -103,7 +103,8 @@ class TaggerVocabs:
     def to_dict(self) -> dict:
         return {
             "words": self.words.to_dict(), "chars": self.chars.to_dict(), "tags": self.tags.to_dict(),
-            "features": [f.to_dict() for f in self.features], "lowercase": self.lowercase, "max_word_length": self.max_word_length,
+            "features": [f.to_dict() for f in self.features], "lowercase": self.lowercase,
+            "max_word_length": self.max_word_length,
         }
 
     @classmethod

@@ -111,7 +111,8 @@ class CTCVocabs:
         """Ids of a batch; an unseen label raises UnknownTokenError naming it."""
         ids = pad_sequence([torch.tensor(self.inputs.encode(p.inputs)) for p in pairs], batch_first=True)
         if not with_labels:
-            return CTCBatch(ids, torch.zeros(len(pairs), 0, dtype=torch.long), torch.zeros(len(pairs), dtype=torch.long))
+            return CTCBatch(ids, torch.zeros(len(pairs), 0, dtype=torch.long),
+                            torch.zeros(len(pairs), dtype=torch.long))
         targets = [torch.tensor(self.labels.encode(p.labels)) for p in pairs]
         return CTCBatch(ids, pad_sequence(targets, batch_first=True), torch.tensor([len(t) for t in targets]))
 

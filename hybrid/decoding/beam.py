@@ -26,10 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from hybrid.decoding.protocol import Decoder, Memory
 from hybrid.decoding.search import Generated, greedy, never_emit
 
 
-def beam_search(model: Any, memory: Any, bos: int, eos: int, pad: int, beam: int = 5, max_length: int = 100,
+def beam_search(model: Decoder[Any, Any], memory: Memory, bos: int, eos: int, pad: int, beam: int = 5,
+                max_length: int = 100,
                 length_penalty: float = 0.0, with_attention: bool = False, keep_greedy: bool = True) -> Generated:
     """The best hypothesis per source row of `memory` (see the module docstring)."""
     if beam < 1:

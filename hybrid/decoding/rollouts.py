@@ -10,13 +10,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from hybrid.decoding.protocol import Decoder, Memory
 from hybrid.decoding.search import categorical
 
 Judge = Callable[[Tensor, Tensor, Tensor], Tensor]  # (tokens (N, L), mask (N, L), rows (N,)) -> P(real) (N,)
 
 
 @torch.no_grad()
-def mc_rollout_rewards(model: Any, memory: Any, tokens: Tensor, mask: Tensor, judge: Judge, n: int, bos: int,
+def mc_rollout_rewards(model: Decoder[Any, Any], memory: Memory, tokens: Tensor, mask: Tensor, judge: Judge,
+                       n: int, bos: int,
                        eos: int, pad: int, max_length: int | None = None,
                        generator: torch.Generator | None = None) -> Tensor:
     """(B, L) rewards of each generated token: Q(y_1..t) = mean of judge over n completions of the
@@ -52,7 +54,8 @@ def mc_rollout_rewards(model: Any, memory: Any, tokens: Tensor, mask: Tensor, ju
     return rewards
 
 
-def _complete(model: Any, memory: Any, state: Any, logits: Tensor, prefix: Tensor, steps: int, bos: int, eos: int,
+def _complete(model: Decoder[Any, Any], memory: Memory, state: Any, logits: Tensor, prefix: Tensor, steps: int,
+              bos: int, eos: int,
               pad: int, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
     """Sample up to `steps` more tokens after `prefix` (N, p) from state/logits; stop at eos."""
     out = [prefix]

@@ -1,7 +1,8 @@
 """Greedy decoding and sampling, batched, over any model with `start(memory)` and
 `step(memory, state, tokens) -> (logits, state, attention)` (see hybrid.models.seq2seq).
 
-<s> and <pad> are never generated. Every row stops at its first </s> (kept in the output, its log-probability counted) or at
+<s> and <pad> are never generated. Every row stops at its first </s> (kept in the output, its log-probability
+counted) or at
 `max_length` tokens; after that the row holds padding and adds nothing to its score.
 """
 
@@ -9,11 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from hybrid.decoding.protocol import Decoder, Memory
+
+
+class SpecialIds(TypedDict):
+    """The ids decoding treats specially: fed first (bos), ending a row (eos), filling it after (pad)."""
+
+    bos: int
+    eos: int
+    pad: int
 
 
 @dataclass
@@ -27,7 +38,7 @@ class Generated:
     attention: Tensor | None = None
 
 
-def greedy(model: Any, memory: Any, bos: int, eos: int, pad: int, max_length: int = 100,
+def greedy(model: Decoder[Any, Any], memory: Memory, bos: int, eos: int, pad: int, max_length: int = 100,
            with_attention: bool = False) -> Generated:
     """The most probable token at every step (ties: torch.topk's choice, as in beam search)."""
     # the argmax of score + log p, the very numbers beam search ranks, so beam 1 == greedy exactly
@@ -36,7 +47,7 @@ def greedy(model: Any, memory: Any, bos: int, eos: int, pad: int, max_length: in
                      with_attention)
 
 
-def sample(model: Any, memory: Any, bos: int, eos: int, pad: int, max_length: int = 100,
+def sample(model: Decoder[Any, Any], memory: Memory, bos: int, eos: int, pad: int, max_length: int = 100,
            temperature: float = 1.0, top_k: int = 0, generator: torch.Generator | None = None,
            with_attention: bool = False) -> Generated:
     """Ancestral sampling from softmax(logits / temperature), optionally from the top_k tokens only.
@@ -75,7 +86,7 @@ def never_emit(logp: Tensor, bos: int, pad: int) -> Tensor:
     return logp
 
 
-def _generate(model: Any, memory: Any, bos: int, eos: int, pad: int, max_length: int,
+def _generate(model: Decoder[Any, Any], memory: Memory, bos: int, eos: int, pad: int, max_length: int,
               choose: Callable[[Tensor, Tensor], Tensor], with_attention: bool) -> Generated:
     if max_length < 1:
         raise ValueError(f"max_length must be >= 1, got {max_length}")

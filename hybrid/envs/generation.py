@@ -94,6 +94,7 @@ class GenerationEnv(gymnasium.Env):
         return f"{' '.join(self._pair.inputs)} => {' '.join(self.vocabs.decode(self._prefix))}"
 
 
-def make_vector_env(num_envs: int, pairs: Sequence[Pair], vocabs: Seq2SeqVocabs, **kwargs: Any) -> gymnasium.vector.SyncVectorEnv:
+def make_vector_env(num_envs: int, pairs: Sequence[Pair], vocabs: Seq2SeqVocabs,
+                    **kwargs: Any) -> gymnasium.vector.SyncVectorEnv:
     """`num_envs` copies stepped together (gymnasium's SyncVectorEnv; they reset themselves when done)."""
     return gymnasium.vector.SyncVectorEnv([lambda: GenerationEnv(pairs, vocabs, **kwargs) for _ in range(num_envs)])

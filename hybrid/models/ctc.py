@@ -33,6 +33,7 @@ class CTCModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = CTCHead(self.encoder.output_size, num_labels, blank=0, zero_infinity=zero_infinity)
         self.vocabs: CTCVocabs | None = None
+        self.config: ModelConfig | None = None  # the tagger config it was built from, if any
         self.beam = 1  # decoding beam of `predict`: 1 = best path
 
     @classmethod
@@ -42,7 +43,7 @@ class CTCModel(nn.Module):
         count as zero loss instead of infinity."""
         model = cls(len(vocabs.inputs), vocabs.num_labels, config.word_dim, config.hidden_size, config.num_layers,
                     config.encoder, config.dropout, zero_infinity=True, bidirectional=config.bidirectional)
-        model.vocabs, model.beam = vocabs, config.ctc_beam
+        model.vocabs, model.config, model.beam = vocabs, config, config.ctc_beam
         return model
 
     def forward(self, ids: Tensor) -> tuple[Tensor, Tensor]:

@@ -66,7 +66,8 @@ class Discriminator(nn.Module):
         top = h.masked_fill(~m, float("-inf")).max(1).values
         return torch.cat([top.masked_fill(~torch.isfinite(top), 0.0), mean], -1)  # (B, 4H)
 
-    def forward(self, tokens: Tensor, mask: Tensor, src: Tensor | None = None, src_mask: Tensor | None = None) -> Tensor:
+    def forward(self, tokens: Tensor, mask: Tensor, src: Tensor | None = None,
+                src_mask: Tensor | None = None) -> Tensor:
         """Logits (B,) of P(real); sigmoid gives the probability."""
         f = self._features(self.embedding, self.encoder, tokens, mask)
         if self.conditional:

@@ -14,6 +14,7 @@ from hybrid.data.pairs import Pair
 from hybrid.data.sentence import Sentence
 from hybrid.decoding import beam_search, greedy, sample
 from hybrid.metrics import corpus_translation_scores, evaluate_tags
+from hybrid.models.hmm_tagger import ClassicHMMTagger
 from hybrid.models.seq2seq import Seq2Seq
 from hybrid.models.tagger import Tagger, predict_tags
 from hybrid.structured.constraints import detect_scheme
@@ -26,11 +27,14 @@ def dev_metric(config: TaggerConfig, tags: list[str]) -> str:
     return "f1" if detect_scheme(tags) is not None else "accuracy"
 
 
-def evaluate(tagger: Tagger, sentences: list[Sentence], batch_size: int = 256) -> dict[str, Any]:
-    """Tag `sentences` and score them against their gold tags."""
+def evaluate(tagger: Tagger | ClassicHMMTagger, sentences: list[Sentence], batch_size: int = 256) -> dict[str, Any]:
+    """Tag `sentences` (each with gold tags) and score them against their gold tags."""
+    gold = [s.tags for s in sentences if s.tags is not None]
+    if len(gold) != len(sentences):
+        raise ValueError("evaluate needs sentences with gold tags")
     predicted = [best[0][0] for best in predict_tags(tagger, sentences, batch_size)]
     # The model's tag set decides whether span F1 applies, not the few tags these sentences use.
-    return evaluate_tags([s.tags for s in sentences], predicted, tagger.tag_names)  # type: ignore[misc]
+    return evaluate_tags(gold, predicted, tagger.tag_names)
 
 
 def translate(model: Seq2Seq, sources: Sequence[Sequence[str]], beam: int = 1, max_length: int = 100,
@@ -42,7 +46,7 @@ def translate(model: Seq2Seq, sources: Sequence[Sequence[str]], beam: int = 1, m
     model.eval()
     vocabs = model.vocabs
     device = next(model.parameters()).device
-    special = {"bos": vocabs.bos, "eos": vocabs.eos, "pad": vocabs.target.pad_index}
+    bos, eos, pad = vocabs.bos, vocabs.eos, vocabs.target.pad_index
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     out: list[list[str]] = [[] for _ in sources]
     with torch.inference_mode():
@@ -52,13 +56,13 @@ def translate(model: Seq2Seq, sources: Sequence[Sequence[str]], beam: int = 1, m
             memory = model.encode(batch.src, batch.src_mask)
             limit = min(max_length, 2 * batch.src.shape[1] + 10)
             if temperature is not None:
-                result = sample(model, memory, max_length=limit, temperature=temperature, top_k=top_k,
-                                generator=generator, **special)
+                result = sample(model, memory, bos, eos, pad, max_length=limit, temperature=temperature,
+                                top_k=top_k, generator=generator)
             elif beam > 1:
-                result = beam_search(model, memory, beam=beam, max_length=limit,
-                                     length_penalty=length_penalty, **special)
+                result = beam_search(model, memory, bos, eos, pad, beam=beam, max_length=limit,
+                                     length_penalty=length_penalty)
             else:
-                result = greedy(model, memory, max_length=limit, **special)
+                result = greedy(model, memory, bos, eos, pad, max_length=limit)
             for row, i in enumerate(idx):
                 out[i] = vocabs.decode(result.tokens[row].tolist())
     return out

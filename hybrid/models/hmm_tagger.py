@@ -114,7 +114,8 @@ class ClassicHMMTagger(nn.Module):
         rare = config.hmm_rare_words
 
         def symbol(word: str) -> str:
-            return word_signature(word) if counts[normalize_word(word, lowercase)] <= rare else normalize_word(word, lowercase)
+            return (word_signature(word) if counts[normalize_word(word, lowercase)] <= rare
+                    else normalize_word(word, lowercase))
 
         symbols = [[symbol(w) for w in s.words] for s in tagged]
         words = Vocabulary([w for seq in symbols for w in seq] + all_signatures())

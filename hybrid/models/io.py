@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 
 from hybrid.config import TaggerConfig
 from hybrid.data.pairs import CTCVocabs
+from hybrid.errors import ConfigError
 from hybrid.models.ctc import CTCModel
 from hybrid.models.directory import (  # noqa: F401  (re-exported: the torch-free half of this module)
     DECODING_PREFIX,
@@ -35,7 +36,8 @@ from hybrid.models.tagger import Tagger
 
 
 def save_tagger(
-    tagger: Tagger | ClassicHMMTagger | CTCModel, directory: str | Path, config: TaggerConfig, training: dict[str, Any] | None = None,
+    tagger: Tagger | ClassicHMMTagger | CTCModel, directory: str | Path, config: TaggerConfig,
+    training: dict[str, Any] | None = None,
     half: bool = False,
 ) -> Path:
     """Write the tagger to `directory` atomically (a temporary sibling renamed into place).
@@ -93,4 +95,9 @@ def save_tagger_as_is(tagger: Tagger | ClassicHMMTagger | CTCModel, directory: s
                       training: dict[str, Any] | None = None) -> Path:
     """`hybrid.save_model` for taggers: saved with the config it was loaded with (a tagger made in
     code: its model config, default data and training settings)."""
-    return save_tagger(tagger, directory, _CONFIGS.get(tagger, TaggerConfig(model=tagger.config)), training)
+    config = _CONFIGS.get(tagger)
+    if config is None:
+        if tagger.config is None:  # a CTCModel built by hand, not from a config
+            raise ConfigError("this CTC model has no config to save: use save_tagger(model, directory, config)")
+        config = TaggerConfig(model=tagger.config)
+    return save_tagger(tagger, directory, config, training)

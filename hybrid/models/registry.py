@@ -44,11 +44,11 @@ class ModelKind:
         return _resolve(self.loader)(Path(directory))
 
     def save(self, model: Any, directory: str | Path, training: dict[str, Any] | None = None) -> Path:
-        return _resolve(self.saver)(model, Path(directory), training)
+        return Path(_resolve(self.saver)(model, Path(directory), training))
 
     def saves(self, model: Any) -> bool:
         """Whether `model` is an instance of one of this kind's classes."""
-        return any(isinstance(model, _resolve(name)) for name in self.models)
+        return any(isinstance(model, _resolve_class(name)) for name in self.models)
 
 
 _KINDS: dict[str, ModelKind] = {}
@@ -113,8 +113,17 @@ def save_model(model: Any, directory: str | Path, training: dict[str, Any] | Non
 
 
 def _resolve(name: str) -> Callable[..., Any]:
+    """The object named "module:attribute", imported on first use."""
     module, _, attribute = name.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    found: Callable[..., Any] = getattr(importlib.import_module(module), attribute)
+    return found
+
+
+def _resolve_class(name: str) -> type:
+    found = _resolve(name)
+    if not isinstance(found, type):
+        raise TypeError(f"{name} is not a class")
+    return found
 
 
 TAGGER = register(ModelKind(

@@ -27,7 +27,8 @@ def write_model_directory(
 ) -> Path:
     """Write a model to `directory` through a temporary sibling renamed into place, so a crash
     never leaves half a model. half=True stores float weights as float16 (loaded back in the
-    model's dtype), except those whose names start with `keep_float32`. A hand-written README.md / LICENSE.txt already in the directory is kept."""
+    model's dtype), except those whose names start with `keep_float32`. A hand-written README.md / LICENSE.txt
+    already in the directory is kept."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))

@@ -41,8 +41,7 @@ def build_layer(
             raise ConfigError(f"the softmax layer has no chain to train with loss {loss!r}; use crf or hmm")
         return SoftmaxLayer(num_tags)
     if kind == "hmm":  # A, pi and the tag prior come from training counts: `fit_counts`
-        objective = {"auto": "cross_entropy", "nll": "sequence"}.get(loss, loss)
-        return HMMLayer(num_tags, prior_scale=prior_scale, objective=objective,
+        return HMMLayer(num_tags, prior_scale=prior_scale, loss="cross_entropy" if loss == "auto" else loss,
                         transition_scale=transition_scale)
     if kind == "hmm-classic":
         raise ConfigError("hmm-classic is a count-based HMM with no network: build it with ClassicHMMTagger.fit")

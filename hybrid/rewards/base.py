@@ -1,14 +1,11 @@
-"""The Reward base class and `load_reward`, which turns a name or `module:function` into one."""
+"""The Reward base class, and `CallableReward` for a user function (hybrid.rewards.registry names them)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
-
-from hybrid.errors import ConfigError
 
 Tokens = Sequence[str]
 
@@ -46,24 +43,3 @@ class CallableReward(Reward):
         if values.shape != (len(hypotheses),):
             raise ValueError(f"reward {self.name} returned shape {tuple(values.shape)}, expected ({len(hypotheses)},)")
         return values
-
-
-def load_reward(spec: str) -> Reward:
-    """bleu | chrf | ter | span-f1 | accuracy | `module:function` (a user callable)."""
-    from hybrid.rewards.tagging import SpanF1, TokenAccuracy
-    from hybrid.rewards.text import SentenceBLEU, SentenceChrF, SentenceTER
-
-    builtin = {"bleu": SentenceBLEU, "chrf": SentenceChrF, "ter": SentenceTER, "span-f1": SpanF1,
-               "accuracy": TokenAccuracy}
-    if spec in builtin:
-        return builtin[spec]()
-    if ":" not in spec:
-        raise ConfigError(f"unknown reward {spec!r}; expected one of {', '.join(builtin)} or module:function")
-    module_name, _, attr = spec.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"reward {spec!r}: cannot load {attr!r} from module {module_name!r}: {exc}") from None
-    if not callable(function):
-        raise ConfigError(f"reward {spec!r} is not callable")
-    return CallableReward(function, spec)

@@ -31,7 +31,7 @@ from hybrid.structured import chain
 from hybrid.structured.base import StructuredLayer
 from hybrid.structured.losses import chain_loss
 
-OBJECTIVES = ("cross_entropy", "sequence", "perceptron", "hinge")
+HMM_LOSSES = ("cross_entropy", "nll", "perceptron", "hinge")
 
 
 class HMMStatistics(NamedTuple):
@@ -103,11 +103,11 @@ class HMMLayer(StructuredLayer):
     transition_scale: weight w of the transition model, log pi and log A (speech toolkits' LM
         weight; the emissions keep weight 1), so potentials = emissions + w * log A.
     train_transitions: make the transition logits an nn.Parameter (A = row-softmax of them) so
-        that the sequence objective fine-tunes A jointly with the network; otherwise a buffer.
-    objective: "cross_entropy" (the hybrid recipe: per-token cross-entropy of the posteriors,
-        summed over each sentence and averaged over the batch, as SoftmaxLayer) or "sequence"
-        (negative log-probability of the gold path per sentence, averaged over the batch, as
-        the CRF; trains A too when it is trainable), or, on the same potentials, "perceptron"
+        that the sequence loss ("nll") fine-tunes A jointly with the network; otherwise a buffer.
+    loss: "cross_entropy" (the hybrid recipe: per-token cross-entropy of the posteriors,
+        summed over each sentence and averaged over the batch, as SoftmaxLayer) or "nll" (the
+        sequence objective: negative log-probability of the gold path per sentence, averaged over
+        the batch, as the CRF's; trains A too when it is trainable), or, on the same potentials, "perceptron"
         or "hinge" (structured perceptron / margin-rescaled hinge with Hamming cost scaled by
         cost_weight, see `hybrid.structured.losses`), per sentence, averaged over the batch.
     Until statistics are set, pi, A and the prior are uniform.
@@ -120,16 +120,16 @@ class HMMLayer(StructuredLayer):
 
     def __init__(
         self, num_tags: int, prior_scale: float = 1.0, train_transitions: bool = False,
-        objective: str = "cross_entropy", cost_weight: float = 1.0, transition_scale: float = 1.0,
+        loss: str = "cross_entropy", cost_weight: float = 1.0, transition_scale: float = 1.0,
     ):
         super().__init__(num_tags)
-        if objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}")
+        if loss not in HMM_LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; expected one of {', '.join(HMM_LOSSES)}")
         if not (prior_scale >= 0 and transition_scale >= 0):
             raise ValueError(f"prior_scale and transition_scale must be >= 0, got {prior_scale}, {transition_scale}")
         self.prior_scale = float(prior_scale)
         self.transition_scale = float(transition_scale)
-        self.objective = objective
+        self.loss_name = loss
         if not cost_weight >= 0:
             raise ValueError(f"cost_weight must be >= 0, got {cost_weight}")
         self.cost_weight = float(cost_weight)
@@ -222,11 +222,11 @@ class HMMLayer(StructuredLayer):
 
     def loss(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Per-token cross-entropy summed per sentence, or the sequence objective; batch mean."""
-        if self.objective == "sequence":
+        if self.loss_name == "nll":
             # unconstrained, like the CRF's likelihood
             return -chain.log_prob(self.potentials(emissions, mask), tags).mean()
-        if self.objective in ("perceptron", "hinge"):
+        if self.loss_name in ("perceptron", "hinge"):
             p = self.potentials(emissions, mask)
-            return chain_loss(self.objective, p, tags, cost_weight=self.cost_weight)
+            return chain_loss(self.loss_name, p, tags, cost_weight=self.cost_weight)
         logp = F.log_softmax(emissions, dim=-1).gather(2, tags.unsqueeze(-1)).squeeze(-1)
         return -torch.where(mask, logp, logp.new_zeros(())).sum() / emissions.shape[0]

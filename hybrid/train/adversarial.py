@@ -115,17 +115,18 @@ class AdversarialTrainer(Hooks):
     # -- one generator and one discriminator update ----------------------------------------------
     def _g_step(self) -> dict[str, float]:
         """One policy-gradient update on D's (and the task's) reward; returns the rewards seen."""
-        c, policy = self.config, self.policy
+        config, policy = self.config, self.policy
         self.g_steps_done += 1
-        inputs = self.rng.sample(self.train, min(c.batch_size, len(self.train)))
-        rollout = policy.sample(inputs, c.samples, 1.0, self.generator, c.max_length)
+        inputs = self.rng.sample(self.train, min(config.batch_size, len(self.train)))
+        rollout = policy.sample(inputs, config.samples, 1.0, self.generator, config.max_length)
         fake = policy.judged(rollout)
         self.d.eval()  # D judges without dropout (a fresh or resumed D is in training mode)
         judge = self.judge or judge_with(self.d, fake)
         rows = torch.arange(len(fake), device=fake.tokens.device)
         per_token = None
-        if c.rollouts > 0 and is_sequence_policy(policy):  # per-token rewards; the last one is D of the whole
-            per_token = policy.rollout_rewards(rollout, judge, c.rollouts, self.generator, c.max_length)  # (N, L)
+        if config.rollouts > 0 and is_sequence_policy(policy):  # per-token rewards; the last one is D of the whole
+            per_token = policy.rollout_rewards(rollout, judge, config.rollouts, self.generator,
+                                               config.max_length)  # (N, L)
             d_score = per_token[rows, fake.mask.sum(1) - 1]
         else:
             with torch.no_grad():
@@ -134,29 +135,29 @@ class AdversarialTrainer(Hooks):
         task = self._task_rewards(rollout, inputs, record)
         if per_token is not None and is_sequence_policy(policy):
             if task is not None:
-                per_token = (1 - c.task_weight) * per_token + c.task_weight * task.unsqueeze(1) * fake.mask
-            loss = token_policy_loss(policy.token_log_probs(rollout), per_token, fake.mask, c.baseline)
+                per_token = (1 - config.task_weight) * per_token + config.task_weight * task.unsqueeze(1) * fake.mask
+            loss = token_policy_loss(policy.token_log_probs(rollout), per_token, fake.mask, config.baseline)
         else:
-            rewards = d_score if task is None else (1 - c.task_weight) * d_score + c.task_weight * task
+            rewards = d_score if task is None else (1 - config.task_weight) * d_score + config.task_weight * task
             logp, _ = policy.score(rollout)
             loss = reinforce_loss(logp, rewards, self._baseline(rewards))
-        if c.mle_every and self.g_steps_done % c.mle_every == 0:
+        if config.mle_every and self.g_steps_done % config.mle_every == 0:
             loss = loss + policy.mle_loss(inputs)
         self.g_opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.model.parameters(), c.clip_norm)
+        torch.nn.utils.clip_grad_norm_(policy.model.parameters(), config.clip_norm)
         self.g_opt.step()
         return record
 
     def _task_rewards(self, rollout: Rollout, inputs: list, record: dict[str, float]) -> torch.Tensor | None:
         """(N,) the task reward of each sample, scaled, or None without one; logged in `record`."""
-        c = self.config
-        if self.task_reward is None or c.task_weight == 0:
+        config = self.config
+        if self.task_reward is None or config.task_weight == 0:
             return None
-        references = [y for y in self.policy.references(inputs) for _ in range(c.samples)]
-        sources = [x for x in self.policy.sources(inputs) for _ in range(c.samples)]
-        task = self.task_reward(rollout.outputs, references, sources) * c.reward_scale
-        record["task_reward"] = float(task.mean()) / c.reward_scale
+        references = [y for y in self.policy.references(inputs) for _ in range(config.samples)]
+        sources = [x for x in self.policy.sources(inputs) for _ in range(config.samples)]
+        task = self.task_reward(rollout.outputs, references, sources) * config.reward_scale
+        record["task_reward"] = float(task.mean()) / config.reward_scale
         return task
 
     def _baseline(self, rewards: torch.Tensor) -> torch.Tensor:
@@ -170,14 +171,15 @@ class AdversarialTrainer(Hooks):
     def _d_step(self) -> dict[str, float]:
         """d_samples inputs: their references against one fresh sample each (and, for conditional
         policies, mismatched pairs)."""
-        c, policy = self.config, self.policy
-        inputs = self.rng.sample(self.train, min(c.d_samples, len(self.train)))
-        size = max(c.batch_size, c.d_batch)
+        config, policy = self.config, self.policy
+        inputs = self.rng.sample(self.train, min(config.d_samples, len(self.train)))
+        size = max(config.batch_size, config.d_batch)
         chunks = [inputs[i: i + size] for i in range(0, len(inputs), size)]
-        fake = concat([policy.judged(policy.sample(chunk, 1, 1.0, self.generator, c.max_length)) for chunk in chunks])
+        fake = concat([policy.judged(policy.sample(chunk, 1, 1.0, self.generator, config.max_length))
+                       for chunk in chunks])
         real = concat([policy.real(chunk) for chunk in chunks])
-        return fit_discriminator(self.d, self.d_opt, real, fake, c, self.generator,
-                                 negatives=c.mismatched and real.src is not None)
+        return fit_discriminator(self.d, self.d_opt, real, fake, config, self.generator,
+                                 negatives=config.mismatched and real.src is not None)
 
 
 def adversarial_finetune(policy: AdversarialPolicy, d: Discriminator, train: list, dev: list, config: GANConfig,
@@ -185,16 +187,16 @@ def adversarial_finetune(policy: AdversarialPolicy, d: Discriminator, train: lis
                          log: Callable[[str], None] | None = None, task_reward: Reward | None = None,
                          judge: Judge | None = None) -> dict[str, Any]:
     """Train `policy` against `d` on `train` (inputs with references); see the module doc."""
-    c = config
-    if c.rollouts > 0 and not is_sequence_policy(policy):
+    if config.rollouts > 0 and not is_sequence_policy(policy):
         raise ConfigError(f"{type(policy).__name__} has no per-token (Monte Carlo rollout) rewards: use rollouts 0 "
                           "(one reward per sequence)")
-    if task_reward is None and c.task_reward and c.task_weight > 0:
-        task_reward = load_reward(c.task_reward)
+    if task_reward is None and config.task_reward and config.task_weight > 0:
+        task_reward = load_reward(config.task_reward)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_json(c, out / "gan_config.json")
-    trainer = AdversarialTrainer(policy, d, train, dev, c, task_reward, judge)
-    schedule = Schedule(steps=c.rounds, eval_every=c.eval_every, max_minutes=c.max_minutes, seed=c.seed,
+    save_json(config, out / "gan_config.json")
+    trainer = AdversarialTrainer(policy, d, train, dev, config, task_reward, judge)
+    schedule = Schedule(steps=config.rounds, eval_every=config.eval_every, max_minutes=config.max_minutes,
+                        seed=config.seed,
                         eval_at_start=True, log_steps=True)
     return run(trainer, schedule, out, resume, progress, log)

@@ -46,12 +46,20 @@ class CTCTrainer(TaggerTrainer):
     def _batches(self, train: list[Any], batch_size: int, seed: int) -> list[list[Any]]:
         return length_sorted_batches(train, batch_size, shuffle=True, seed=seed, length=lambda p: len(p.inputs))
 
+    @property
+    def ctc(self) -> CTCModel:
+        if not isinstance(self.model, CTCModel):
+            raise TypeError(f"CTCTrainer trains a CTCModel, not a {type(self.model).__name__}")
+        return self.model
+
     def _loss(self, items: list[Any]) -> tuple[torch.Tensor, int]:
-        batch = self.model.vocabs.encode(items).to(self.device)
-        return self.model.loss(batch), len(batch)
+        if self.ctc.vocabs is None:
+            raise ConfigError("the CTC model has no vocabularies: build it with CTCModel.from_config")
+        batch = self.ctc.vocabs.encode(items).to(self.device)
+        return self.ctc.loss(batch), len(batch)
 
     def _evaluate(self, dev: list[Any]) -> dict[str, Any]:
-        return evaluate_ctc(self.model, dev)
+        return evaluate_ctc(self.ctc, dev)
 
 
 def train_ctc_model(config: TaggerConfig, train: list[Pair], dev: list[Pair], out_dir: Path, resume: bool = False,

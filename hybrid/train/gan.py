@@ -36,11 +36,14 @@ def concat(parts: list[Judged]) -> Judged:
     pad = [(0, width - p.tokens.shape[1]) for p in parts]
     tokens = torch.cat([F.pad(p.tokens, w) for p, w in zip(parts, pad, strict=True)])
     mask = torch.cat([F.pad(p.mask, w) for p, w in zip(parts, pad, strict=True)])
-    if parts[0].src is None:
+    conditions = [(p.src, p.src_mask) for p in parts if p.src is not None and p.src_mask is not None]
+    if not conditions:
         return Judged(tokens, mask)
-    s = max(p.src.shape[1] for p in parts)  # type: ignore[union-attr]
-    src = torch.cat([F.pad(p.src, (0, s - p.src.shape[1])) for p in parts])  # type: ignore[union-attr]
-    src_mask = torch.cat([F.pad(p.src_mask, (0, s - p.src_mask.shape[1])) for p in parts])  # type: ignore[union-attr]
+    if len(conditions) != len(parts):
+        raise ValueError("cannot join conditional and unconditional pairs")
+    s = max(src.shape[1] for src, _ in conditions)
+    src = torch.cat([F.pad(src, (0, s - src.shape[1])) for src, _ in conditions])
+    src_mask = torch.cat([F.pad(src_mask, (0, s - src_mask.shape[1])) for _, src_mask in conditions])
     return Judged(tokens, mask, src, src_mask)
 
 
@@ -105,7 +108,8 @@ def _batches(n: int, size: int, generator: torch.Generator | None) -> list[Tenso
 
 
 def fit_discriminator(d: Discriminator, optimizer: torch.optim.Optimizer, real: Judged, fake: Judged,
-                      config: GANConfig, generator: torch.Generator | None, negatives: bool = False) -> dict[str, float]:
+                      config: GANConfig, generator: torch.Generator | None,
+                      negatives: bool = False) -> dict[str, float]:
     """d_epochs of minibatches (batch_size / 2 real + as many fake, and with `negatives` the real
     outputs with rotated conditions). Returns D's accuracy on these pairs before it trained on
     them (fresh samples: a held-out view, d_acc_real/d_acc_fake) and over its last epoch

@@ -62,7 +62,7 @@ def train_language_model(model: TextLanguageModel, train: list[Pair], dev: list[
                          progress: bool = True, log: Callable[[str], None] | None = None,
                          resume: bool = False) -> dict[str, Any]:
     """Train `model` (its config has the schedule) on the `inputs` of `train`; returns the summary."""
-    c = model.config
-    trainer = LanguageModelTrainer(LanguageModelPolicy(model), train, dev, c.lr, c.batch_size, c.seed)
-    schedule = Schedule(epochs=c.epochs, max_minutes=c.max_minutes, seed=c.seed)
+    config = model.config
+    trainer = LanguageModelTrainer(LanguageModelPolicy(model), train, dev, config.lr, config.batch_size, config.seed)
+    schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
     return run(trainer, schedule, out_dir, resume, progress, log)

@@ -172,22 +172,22 @@ class _Run:
 
     def _epochs(self) -> str:
         """Run epochs (or steps) until one of the schedule's limits; returns which one stopped the run."""
-        st, schedule = self.state, self.schedule
+        state, schedule = self.state, self.schedule
         if schedule.steps is not None:
-            st["position"] = st["step"]
-            bar = tqdm(total=schedule.steps, initial=st["step"], desc=self.hooks.name, leave=False,
+            state["position"] = state["step"]
+            bar = tqdm(total=schedule.steps, initial=state["step"], desc=self.hooks.name, leave=False,
                        disable=None if self.progress else True)
             try:
                 stopped_by = self._steps(range(schedule.steps), bar)
             finally:
                 bar.close()
-            if stopped_by is None and st["weight"] > 0:  # steps since the last evaluation: score them too
+            if stopped_by is None and state["weight"] > 0:  # steps since the last evaluation: score them too
                 self._evaluate_and_checkpoint()
             return stopped_by or "steps"
-        while st["epoch"] < schedule.epochs:
-            items = self.hooks.epoch_items(st["epoch"])
-            desc = f"epoch {st['epoch'] + 1}/{schedule.epochs}" if schedule.epochs > 1 else self.hooks.name
-            bar = tqdm(total=len(items), initial=st["position"], desc=desc, leave=False,
+        while state["epoch"] < schedule.epochs:
+            items = self.hooks.epoch_items(state["epoch"])
+            desc = f"epoch {state['epoch'] + 1}/{schedule.epochs}" if schedule.epochs > 1 else self.hooks.name
+            bar = tqdm(total=len(items), initial=state["position"], desc=desc, leave=False,
                        disable=None if self.progress else True)  # None: off when not a terminal
             try:
                 stopped_by = self._steps(items, bar)
@@ -195,33 +195,33 @@ class _Run:
                 bar.close()
             if stopped_by is not None:
                 return stopped_by
-            self.hooks.end_epoch(st["epoch"])
-            st["epoch"], st["position"] = st["epoch"] + 1, 0
+            self.hooks.end_epoch(state["epoch"])
+            state["epoch"], state["position"] = state["epoch"] + 1, 0
             if schedule.eval_every == 0:
                 if self._evaluate_and_checkpoint():
                     return "patience"
             else:
                 self._checkpoint()
-        if st["weight"] > 0:  # steps since the last evaluation: score them too
+        if state["weight"] > 0:  # steps since the last evaluation: score them too
             self._evaluate_and_checkpoint()
         return "epochs"
 
     def _steps(self, items: Sequence[Any], bar: Any) -> str | None:
         """The rest of one epoch's steps; a reason if the run must stop inside it."""
-        st, schedule = self.state, self.schedule
-        for position in range(st["position"], len(items)):
-            figures = dict(self.hooks.step(items[position], st["step"] + 1, st["epoch"]))
-            st["step"], st["position"] = st["step"] + 1, position + 1
-            st["elapsed"] = time.monotonic() - self.started
+        state, schedule = self.state, self.schedule
+        for position in range(state["position"], len(items)):
+            figures = dict(self.hooks.step(items[position], state["step"] + 1, state["epoch"]))
+            state["step"], state["position"] = state["step"] + 1, position + 1
+            state["elapsed"] = time.monotonic() - self.started
             self._add(figures)
             bar.update(1)
-            bar.set_postfix(**{k: f"{v:.3f}" for k, v in self._means().items()}, best=f"{st['best']:.2f}")
-            spent = schedule.max_minutes is not None and st["elapsed"] > 60.0 * schedule.max_minutes
-            due = schedule.eval_every > 0 and st["step"] % schedule.eval_every == 0
+            bar.set_postfix(**{k: f"{v:.3f}" for k, v in self._means().items()}, best=f"{state['best']:.2f}")
+            spent = schedule.max_minutes is not None and state["elapsed"] > 60.0 * schedule.max_minutes
+            due = schedule.eval_every > 0 and state["step"] % schedule.eval_every == 0
             if spent or due:
                 if position + 1 == len(items) and schedule.steps is None:  # the next resume starts a new epoch
-                    self.hooks.end_epoch(st["epoch"])
-                    st["epoch"], st["position"] = st["epoch"] + 1, 0
+                    self.hooks.end_epoch(state["epoch"])
+                    state["epoch"], state["position"] = state["epoch"] + 1, 0
                 if self._evaluate_and_checkpoint():
                     return "patience"
                 if spent:
@@ -232,46 +232,47 @@ class _Run:
 
     # -- figures, evaluation, checkpoints -----------------------------------------------------------
     def _add(self, figures: dict[str, float]) -> None:
-        st = self.state
+        state = self.state
         weight = float(figures.pop("weight", 1.0))
         for key, value in figures.items():
-            st["sums"][key] = st["sums"].get(key, 0.0) + weight * float(value)
-        st["weight"] += weight
+            state["sums"][key] = state["sums"].get(key, 0.0) + weight * float(value)
+        state["weight"] += weight
         if self.schedule.log_steps:
-            record = {"step": st["step"], **figures}
-            st["steps"].append(record)
+            record = {"step": state["step"], **figures}
+            state["steps"].append(record)
             with open(self.out / STEP_LOG, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
 
     def _means(self) -> dict[str, float]:
-        st = self.state
-        return {k: v / st["weight"] for k, v in st["sums"].items()} if st["weight"] > 0 else {}
+        state = self.state
+        return {k: v / state["weight"] for k, v in state["sums"].items()} if state["weight"] > 0 else {}
 
     def _evaluate(self) -> bool:
         """Score dev, log the record, save the model if it is the best; True if patience ran out."""
-        st = self.state
+        state = self.state
         scores = dict(self.hooks.evaluate())
         score = float(scores.pop("score"))
         means = self._means()
-        record = {"step": st["step"], "epoch": st["epoch"], **means, **scores, "dev": score,
-                  "elapsed_s": round(st["elapsed"], 1)}
-        st["sums"], st["weight"] = {}, 0.0
-        st["history"].append(record)
-        improved = score > st["best"]
+        record = {"step": state["step"], "epoch": state["epoch"], **means, **scores, "dev": score,
+                  "elapsed_s": round(state["elapsed"], 1)}
+        state["sums"], state["weight"] = {}, 0.0
+        state["history"].append(record)
+        improved = score > state["best"]
         if improved:
-            st["best"], st["best_step"], st["best_epoch"], st["bad_evals"] = score, st["step"], st["epoch"], 0
+            state["best"], state["best_step"], state["best_epoch"], state["bad_evals"] = (
+                score, state["step"], state["epoch"], 0)
             self.hooks.save_best(self.out / "model", self.summary("running"))
-        elif st["step"] > 0:
-            st["bad_evals"] += 1
+        elif state["step"] > 0:
+            state["bad_evals"] += 1
         train = "".join(f"{k} {v:.4f}  " for k, v in means.items() if not k.endswith("seconds"))
         extras = ", ".join(f"{k} {v:.2f}" for k, v in scores.items() if isinstance(v, float))
-        where = f"epoch {st['epoch']}" if self.schedule.eval_every == 0 else f"{self.hooks.unit} {st['step']}"
+        where = f"epoch {state['epoch']}" if self.schedule.eval_every == 0 else f"{self.hooks.unit} {state['step']}"
         self.log(f"{where}: {train}dev {scores.get('metric', 'score')} {score:.2f}"
                  f"{f' ({extras})' if extras else ''}{'  (best, saved)' if improved else ''}"
-                 f"  [{st['elapsed'] / 60:.1f} min]")
+                 f"  [{state['elapsed'] / 60:.1f} min]")
         with open(self.out / LOG, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
-        return self.schedule.patience is not None and st["bad_evals"] >= self.schedule.patience
+        return self.schedule.patience is not None and state["bad_evals"] >= self.schedule.patience
 
     def _evaluate_and_checkpoint(self) -> bool:
         stop = self._evaluate()
@@ -303,13 +304,14 @@ class _Run:
     def summary(self, stopped_by: str) -> dict[str, Any]:
         """How the run went: best dev score and where, steps and epochs run, minutes, what stopped
         it, and the evaluation records."""
-        st = self.state
-        history = st["history"]
+        state = self.state
+        history = state["history"]
         return {
-            "metric": history[-1].get("metric") if history else None, "best_dev": st["best"],
-            "best_step": st["best_step"], "best_epoch": st["best_epoch"],
+            "metric": history[-1].get("metric") if history else None, "best_dev": state["best"],
+            "best_step": state["best_step"], "best_epoch": state["best_epoch"],
             "start_dev": history[0]["dev"] if history and self.schedule.eval_at_start else None,
-            "steps_run": st["step"],
-            "epochs_run": None if self.schedule.steps is not None else st["epoch"] + (st["position"] > 0), "minutes": round(st["elapsed"] / 60, 2),
+            "steps_run": state["step"],
+            "epochs_run": None if self.schedule.steps is not None else state["epoch"] + (state["position"] > 0),
+            "minutes": round(state["elapsed"] / 60, 2),
             "stopped_by": stopped_by, "history": history,
         }

@@ -23,6 +23,7 @@ from hybrid.config import Seq2SeqConfig, TaggerConfig
 from hybrid.data.pairs import Pair
 from hybrid.decoding import greedy, sample
 from hybrid.decoding.rollouts import Judge, mc_rollout_rewards
+from hybrid.decoding.search import SpecialIds
 from hybrid.errors import ConfigError
 from hybrid.models.discriminator import Judged
 from hybrid.models.evaluation import bleu_of, dev_metric, evaluate
@@ -49,7 +50,8 @@ class Seq2SeqPolicy:
     def __init__(self, model: Seq2Seq):
         self.model = model
         self.vocabs = model.vocabs
-        self.special = {"bos": self.vocabs.bos, "eos": self.vocabs.eos, "pad": self.vocabs.target.pad_index}
+        self.special: SpecialIds = {"bos": self.vocabs.bos, "eos": self.vocabs.eos,
+                                    "pad": self.vocabs.target.pad_index}
 
     @property
     def device(self) -> torch.device:
@@ -76,13 +78,15 @@ class Seq2SeqPolicy:
         self.model.eval()
         batch = self._encode(inputs)
         with torch.no_grad():
-            out = greedy(self.model, self.model.encode(batch.src, batch.src_mask), max_length=max_length, **self.special)
+            out = greedy(self.model, self.model.encode(batch.src, batch.src_mask), max_length=max_length,
+                         **self.special)
         return self._outputs(out.tokens)
 
     def score(self, rollout: Rollout) -> tuple[Tensor, Tensor]:
         self.model.eval()
-        g = rollout.state
-        return score_sequences(self.model, g.src, g.src_mask, g.tokens, g.mask, self.vocabs.bos)
+        generated = rollout.state
+        return score_sequences(self.model, generated.src, generated.src_mask, generated.tokens, generated.mask,
+                               self.vocabs.bos)
 
     def references(self, inputs: list[Pair]) -> list[list[str]]:
         return [list(p.labels) for p in inputs]
@@ -107,28 +111,29 @@ class Seq2SeqPolicy:
 
     def judged(self, rollout: Rollout) -> Judged:
         """Samples as D reads them: target ids with </s> (where reached), with their sources."""
-        g = rollout.state
-        return Judged(g.tokens, g.mask, g.src, g.src_mask)
+        generated = rollout.state
+        return Judged(generated.tokens, generated.mask, generated.src, generated.src_mask)
 
     def real(self, inputs: list[Pair]) -> Judged:
         """References as D reads them: y </s>, with their sources."""
         batch = self._encode(inputs, with_targets=True)
-        return Judged(batch.tgt_out, batch.tgt_mask, batch.src, batch.src_mask)  # type: ignore[arg-type]
+        return Judged(batch.tgt_out, batch.tgt_mask, batch.src, batch.src_mask)
 
     def token_log_probs(self, rollout: Rollout) -> Tensor:
         """(N, L) log p(y_t | y_<t, x) of the samples, 0 at padding; differentiable."""
         self.model.eval()
-        g = rollout.state
-        return score_tokens(self.model, g.src, g.src_mask, g.tokens, g.mask, self.vocabs.bos)[0]
+        generated = rollout.state
+        return score_tokens(self.model, generated.src, generated.src_mask, generated.tokens, generated.mask,
+                            self.vocabs.bos)[0]
 
     def rollout_rewards(self, rollout: Rollout, judge: Judge, n: int, generator: torch.Generator | None,
                         max_length: int) -> Tensor:
         """(N, L) SeqGAN rewards: each prefix completed n times by the model itself, judged."""
         self.model.eval()
-        g = rollout.state
+        generated = rollout.state
         with torch.no_grad():
-            memory = self.model.encode(g.src, g.src_mask)
-        return mc_rollout_rewards(self.model, memory, g.tokens, g.mask, judge, n, max_length=max_length,
+            memory = self.model.encode(generated.src, generated.src_mask)
+        return mc_rollout_rewards(self.model, memory, generated.tokens, generated.mask, judge, n, max_length=max_length,
                                   generator=generator, **self.special)
 
 
@@ -224,7 +229,7 @@ class _LanguageModelPolicyBase:
     def _outputs(self, tokens: Tensor) -> list[list[str]]:
         raise NotImplementedError
 
-    def _special(self) -> dict[str, int]:
+    def _special(self) -> SpecialIds:
         return {"bos": self.model.bos, "eos": self.eos, "pad": self.model.pad}
 
     def sample(self, inputs: list[Any], n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
@@ -289,8 +294,8 @@ class _LanguageModelPolicyBase:
     def rollout_rewards(self, rollout: Rollout, judge: Judge, n: int, generator: torch.Generator | None,
                         max_length: int) -> Tensor:
         self.model.eval()
-        g = rollout.state
-        return mc_rollout_rewards(self.model, self._memory(len(g)), g.tokens, g.mask, judge, n,
+        generated = rollout.state
+        return mc_rollout_rewards(self.model, self._memory(len(generated)), generated.tokens, generated.mask, judge, n,
                                   max_length=self.length or max_length, generator=generator, **self._special())
 
 

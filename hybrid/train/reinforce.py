@@ -62,37 +62,38 @@ class ReinforceTrainer(Hooks):
         self.ema: float | None = None
 
     def step(self, item: int, step: int, epoch: int) -> dict[str, float]:
-        c, policy = self.config, self.policy
-        rng = random.Random(c.seed * 100_003 + item)  # a step's batch and samples do not depend on resuming
-        self.generator.manual_seed(c.seed * 100_003 + item)
-        inputs = rng.sample(self.train, min(c.batch_size, len(self.train)))
+        config, policy = self.config, self.policy
+        rng = random.Random(config.seed * 100_003 + item)  # a step's batch and samples do not depend on resuming
+        self.generator.manual_seed(config.seed * 100_003 + item)
+        inputs = rng.sample(self.train, min(config.batch_size, len(self.train)))
         started = time.monotonic()
-        rollout = policy.sample(inputs, c.samples, c.temperature, self.generator, c.max_length)
-        rewards, reward_seconds = self._rewards(rollout.outputs, inputs, c.samples)
+        rollout = policy.sample(inputs, config.samples, config.temperature, self.generator, config.max_length)
+        rewards, reward_seconds = self._rewards(rollout.outputs, inputs, config.samples)
         greedy_rewards = None
-        if c.baseline == "self-critical":
-            greedy_rewards, seconds = self._rewards(policy.greedy(inputs, c.max_length), inputs, 1)
+        if config.baseline == "self-critical":
+            greedy_rewards, seconds = self._rewards(policy.greedy(inputs, config.max_length), inputs, 1)
             reward_seconds += seconds
-        baseline = baseline_of(c.baseline, rewards, c.samples, greedy_rewards, self.ema)
+        baseline = baseline_of(config.baseline, rewards, config.samples, greedy_rewards, self.ema)
         logp, entropy = policy.score(rollout)
         shaped = rewards
         if self.reference is not None:
             with torch.no_grad():
                 ref_logp, _ = self.reference.score(rollout)
-            shaped = rewards - c.kl_weight * (logp.detach() - ref_logp)
-        loss = reinforce_loss(logp, shaped, baseline) - c.entropy_weight * entropy.mean()
-        if c.mle_weight > 0:
-            loss = loss + c.mle_weight * policy.mle_loss(inputs)
+            shaped = rewards - config.kl_weight * (logp.detach() - ref_logp)
+        loss = reinforce_loss(logp, shaped, baseline) - config.entropy_weight * entropy.mean()
+        if config.mle_weight > 0:
+            loss = loss + config.mle_weight * policy.mle_loss(inputs)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if c.clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(policy.model.parameters(), c.clip_norm)
+        if config.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(policy.model.parameters(), config.clip_norm)
         self.optimizer.step()
         mean = float(rewards.mean())
-        self.ema = mean if self.ema is None else c.ema_decay * self.ema + (1 - c.ema_decay) * mean
-        return {"reward_mean": mean / c.reward_scale,
-                "reward_std": float(rewards.std()) / c.reward_scale if rewards.numel() > 1 else 0.0,
-                "baseline_mean": float(baseline.mean()) / c.reward_scale, "entropy": float(entropy.detach().mean()),
+        self.ema = mean if self.ema is None else config.ema_decay * self.ema + (1 - config.ema_decay) * mean
+        return {"reward_mean": mean / config.reward_scale,
+                "reward_std": float(rewards.std()) / config.reward_scale if rewards.numel() > 1 else 0.0,
+                "baseline_mean": float(baseline.mean()) / config.reward_scale,
+                "entropy": float(entropy.detach().mean()),
                 "loss": float(loss.detach()), "reward_seconds": round(reward_seconds, 4),
                 "step_seconds": round(time.monotonic() - started, 4)}
 
@@ -135,12 +136,12 @@ def reinforce(policy: Any, config: ReinforceConfig, train: list, dev: list, out_
               resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
               reward: Reward | None = None) -> dict[str, Any]:
     """Fine-tune `policy` (see hybrid.train.policies) on `train`; dev is scored every eval_every steps."""
-    c = config
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_json(config, out / "rl_config.json")
-    trainer = ReinforceTrainer(policy, c, train, dev, reward or load_reward(c.reward))
-    schedule = Schedule(steps=c.steps, eval_every=c.eval_every, max_minutes=c.max_minutes, seed=c.seed, eval_at_start=True,
+    trainer = ReinforceTrainer(policy, config, train, dev, reward or load_reward(config.reward))
+    schedule = Schedule(steps=config.steps, eval_every=config.eval_every, max_minutes=config.max_minutes,
+                        seed=config.seed, eval_at_start=True,
                         log_steps=True)
     return run(trainer, schedule, out, resume, progress, log)
 

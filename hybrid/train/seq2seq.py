@@ -26,10 +26,11 @@ from hybrid.train.loop import Hooks, Schedule, run
 
 def scheduled_sampling_rate(config: Seq2SeqConfig, epoch: int) -> float:
     """Probability of feeding the model's own token in `epoch` (0-based): linear ss_start -> ss_end."""
-    t = config.train
-    if t.ss_epochs <= 1:
-        return t.ss_end
-    return t.ss_start + (t.ss_end - t.ss_start) * min(epoch, t.ss_epochs - 1) / (t.ss_epochs - 1)
+    settings = config.train
+    if settings.ss_epochs <= 1:
+        return settings.ss_end
+    return (settings.ss_start + (settings.ss_end - settings.ss_start) * min(epoch, settings.ss_epochs - 1)
+            / (settings.ss_epochs - 1))
 
 
 class Seq2SeqTrainer(Hooks):
@@ -48,24 +49,24 @@ class Seq2SeqTrainer(Hooks):
         return _batches(self.train, self.config.train.batch_size, self.config.train.seed + epoch)
 
     def step(self, item: list[Pair], step: int, epoch: int) -> dict[str, float]:
-        t = self.config.train
+        settings = self.config.train
         if epoch != self.epoch:  # each epoch's coin flips are seeded, so a resumed epoch repeats them
             self.epoch = epoch
-            self.generator.manual_seed(t.seed * 1000 + epoch)
+            self.generator.manual_seed(settings.seed * 1000 + epoch)
         self.model.train()
         batch = self.model.vocabs.encode(item).to(self.device)
         rate = scheduled_sampling_rate(self.config, epoch)
-        loss = self.model.loss(batch, feed_own=rate, label_smoothing=t.label_smoothing, generator=self.generator)
+        loss = self.model.loss(batch, feed_own=rate, label_smoothing=settings.label_smoothing, generator=self.generator)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if t.clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.clip_norm)
+        if settings.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), settings.clip_norm)
         self.optimizer.step()
         return {"loss": loss.item(), "feed_own": rate, "weight": float(batch.tgt_mask.sum())}  # type: ignore[union-attr]
 
     def evaluate(self) -> dict[str, Any]:
-        t = self.config.train
-        scores = bleu_of(self.model, self.dev, beam=t.dev_beam, max_length=2 * t.max_length)
+        settings = self.config.train
+        scores = bleu_of(self.model, self.dev, beam=settings.dev_beam, max_length=2 * settings.max_length)
         self.last_scores = scores
         return {"metric": "bleu", "score": scores["bleu"], "dev_chrf": scores["chrf"]}
 
@@ -90,18 +91,19 @@ def train_seq2seq(config: Seq2SeqConfig, train: list[Pair], dev: list[Pair], out
     """Train on `train`, early-stop on dev BLEU; the best model lands in out_dir/model."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    t = config.train
+    settings = config.train
     log = log or (lambda message: None)
-    kept = [p for p in train if len(p.inputs) <= t.max_length and len(p.labels) <= t.max_length]
+    kept = [p for p in train if len(p.inputs) <= settings.max_length and len(p.labels) <= settings.max_length]
     skipped = len(train) - len(kept)
     if skipped:
-        log(f"skipping {skipped} training pairs longer than max_length {t.max_length}")
-    seed_everything(t.seed)
+        log(f"skipping {skipped} training pairs longer than max_length {settings.max_length}")
+    seed_everything(settings.seed)
     vocabs = Seq2SeqVocabs.build(kept, config.model.src_min_freq, config.model.tgt_min_freq)
     model = Seq2Seq(config.model, vocabs).to(device)
     save_json(config, out / "config.json")
     trainer = Seq2SeqTrainer(config, model, kept, dev, device)
-    schedule = Schedule(epochs=t.epochs, patience=t.patience, max_minutes=t.max_minutes, seed=t.seed)
+    schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,
+                        seed=settings.seed)
     summary = run(trainer, schedule, out, resume, progress, log)
     return {**summary, "skipped_pairs": skipped}
 

@@ -123,11 +123,11 @@ def fit_classic_hmm(
     tagger = ClassicHMMTagger.fit(config.model, train, lowercase=config.data.lowercase_words)
     elapsed = time.monotonic() - started
     metric = dev_metric(config, tagger.tag_names)
-    score = evaluate(tagger, dev)[metric]  # type: ignore[arg-type]
-    record = {"epoch": 1, "loss": None, "dev": score, "metric": metric, "lr": None, "elapsed_s": round(elapsed, 1)}
-    summary = {
-        "metric": metric, "best_dev": score, "best_epoch": 1, "epochs_run": 1,
-        "train_minutes": round(elapsed / 60, 2), "stopped_by": "counts", "history": [record],
+    score = evaluate(tagger, dev)[metric]
+    record = {"step": 1, "epoch": 1, "metric": metric, "dev": score, "elapsed_s": round(elapsed, 1)}
+    summary = {  # the run loop's summary keys (hybrid.train.loop), for one counting pass
+        "metric": metric, "best_dev": score, "best_step": 1, "best_epoch": 1, "start_dev": None, "steps_run": 1,
+        "epochs_run": 1, "minutes": round(elapsed / 60, 2), "stopped_by": "counts", "history": [record],
     }
     if log is not None:
         log(f"counted {len(train)} sentences in {elapsed:.1f} s: dev {metric} {score:.2f} (saved)")

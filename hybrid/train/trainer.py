@@ -19,6 +19,7 @@ from tqdm import tqdm
 from hybrid.config import TaggerConfig, atomic_write_text
 from hybrid.data.batching import length_sorted_batches
 from hybrid.data.sentence import Sentence
+from hybrid.models.ctc import CTCModel
 from hybrid.models.evaluation import dev_metric, evaluate  # noqa: F401  (re-exported)
 from hybrid.models.io import load_tagger, save_tagger
 from hybrid.models.tagger import Tagger
@@ -33,42 +34,51 @@ class TaggerTrainer(Hooks):
     Adam or SGD, gradient clipping, 1 / (1 + lr_decay * epoch) learning-rate decay."""
 
     def __init__(
-        self, tagger: Tagger, config: TaggerConfig, out_dir: str | Path, progress: bool = True,
+        self, tagger: Tagger | CTCModel, config: TaggerConfig, out_dir: str | Path, progress: bool = True,
         log: Callable[[str], None] | None = None, device: str = "cpu",
     ):
         self.device = torch.device(device)
-        self.model = tagger.to(self.device)  # a Tagger, or any model the hooks below handle
+        self.model: Tagger | CTCModel = tagger.to(self.device)  # a CTCModel for CTCTrainer
         self.config = config
         self.out_dir = Path(out_dir)
         self.progress = progress
         self.log = log or (lambda message: tqdm.write(message))
-        t = config.train
+        settings = config.train
         params = [p for p in tagger.parameters() if p.requires_grad]
-        if t.optimizer == "adam":
-            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+        if settings.optimizer == "adam":
+            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(params, lr=settings.lr,
+                                                                     weight_decay=settings.weight_decay)
         else:
-            self.optimizer = torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+            self.optimizer = torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum,
+                                             weight_decay=settings.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda epoch: 1.0 / (1.0 + t.lr_decay * epoch)
+            self.optimizer, lambda epoch: 1.0 / (1.0 + settings.lr_decay * epoch)
         )
         self.metric = self._metric()
         self.train_items: list[Any] = []
         self.dev_items: list[Any] = []
 
+    @property
+    def tagger(self) -> Tagger:
+        """The model as a Tagger (CTCTrainer trains a CTCModel and overrides every hook that uses this)."""
+        if not isinstance(self.model, Tagger):
+            raise TypeError(f"{type(self).__name__} trains a Tagger, not a {type(self.model).__name__}")
+        return self.model
+
     # the hooks a trainer of another model kind overrides (see hybrid.train.ctc)
     def _metric(self) -> str:
-        return dev_metric(self.config, self.model.tag_names)
+        return dev_metric(self.config, self.tagger.tag_names)
 
     def _batches(self, train: list[Any], batch_size: int, seed: int) -> list[list[Any]]:
         return length_sorted_batches(train, batch_size, shuffle=True, seed=seed)
 
     def _loss(self, items: list[Any]) -> tuple[torch.Tensor, int]:
         """Mean loss of a batch of training items, and the batch size."""
-        batch = self.model.vocabs.encode(items, with_tags=True).to(self.device)
-        return self.model.loss(batch), len(batch)
+        batch = self.tagger.vocabs.encode(items, with_tags=True).to(self.device)
+        return self.tagger.loss(batch), len(batch)
 
     def _evaluate(self, dev: list[Any]) -> dict[str, Any]:
-        return evaluate(self.model, dev)
+        return evaluate(self.tagger, dev)
 
     # -- the run loop's hooks ---------------------------------------------------------------
     def epoch_items(self, epoch: int) -> list[list[Any]]:
@@ -109,9 +119,10 @@ class TaggerTrainer(Hooks):
 
     def fit(self, train: list[Any], dev: list[Any], resume: bool = False) -> dict[str, Any]:
         """Train until `epochs`, `patience` or `max_minutes` runs out; returns the summary."""
-        t = self.config.train
+        settings = self.config.train
         self.train_items, self.dev_items = train, dev
-        schedule = Schedule(epochs=t.epochs, patience=t.patience, max_minutes=t.max_minutes, seed=t.seed,
+        schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,
+                            seed=settings.seed,
                             checkpoint_every_s=CHECKPOINT_EVERY_S)
         return run(self, schedule, self.out_dir, resume, self.progress, self.log)
 
@@ -129,6 +140,6 @@ class TaggerTrainer(Hooks):
         atomic_write_text(self.out_dir / "hmm_scales.json", json.dumps(choice, indent=2) + "\n")  # the whole grid
         summary.update(dev_before_scales=summary["best_dev"], best_dev=choice["dev"],
                        hmm_scales={k: v for k, v in choice.items() if k != "grid"})
-        save_tagger(best, model_dir, self.config, summary)  # type: ignore[arg-type]
+        save_tagger(best, model_dir, self.config, summary)
         self.log(f"hmm scales chosen on dev: prior {choice['prior_scale']}, transitions "
                  f"{choice['transition_scale']} -> dev {self.metric} {choice['dev']:.2f}")

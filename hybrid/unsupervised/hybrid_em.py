@@ -2,7 +2,8 @@
 
 `ScaledLikelihoodHMM` (hybrid.structured.hmm_scaled) is an hmmlearn `BaseHMM` whose emission
 log-likelihoods are given: each row of X is the network's scaled log-likelihood vector
-log P(y|x_t) - s log P(y) for one token (K columns). EM then re-estimates only the start and transition probabilities, the
+log P(y|x_t) - s log P(y) for one token (K columns). EM then re-estimates only the start and transition
+probabilities, the
 network staying fixed, as hybrid speech recognisers re-estimate their HMM on new data.
 `reestimate_transitions` runs it for a trained `--layer hmm` tagger on untagged sentences.
 """

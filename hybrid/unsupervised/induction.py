@@ -185,7 +185,8 @@ class InducedHMM:
             raise ModelLoadError(f"{path}: not an induced HMM directory ({exc})") from exc
         k, v = arrays["emissionprob"].shape
         if k != config.states or v != len(coder):
-            raise ModelLoadError(f"{path}: parameters {k}x{v} do not match {config.states} states, {len(coder)} symbols")
+            raise ModelLoadError(f"{path}: parameters {k}x{v} do not match {config.states} states, "
+                                 f"{len(coder)} symbols")
         hmm = CategoricalHMM(n_components=k, n_features=v, init_params="", implementation="scaling")
         hmm.startprob_, hmm.transmat_, hmm.emissionprob_ = (
             arrays["startprob"], arrays["transmat"], arrays["emissionprob"])

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from tests.seq2seq_tiny import random_pairs
+from tests.seq2seq_tiny import write_parallel_files
 
 SMALL = ["--rounds", "2", "--g-steps", "1", "--d-samples", "8", "--batch-size", "4", "--samples", "2",
          "--pretrain-d-steps", "1", "--eval-every", "1", "--max-length", "8", "--quiet"]
@@ -21,10 +21,7 @@ SMALL = ["--rounds", "2", "--g-steps", "1", "--d-samples", "8", "--batch-size", 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gan")
-    for name, seed in (("train", 0), ("dev", 1)):
-        pairs = random_pairs(24 if name == "train" else 6, seed=seed, max_len=4)
-        (folder / f"{name}.src").write_text("".join(" ".join(p.inputs) + "\n" for p in pairs), encoding="utf-8")
-        (folder / f"{name}.tgt").write_text("".join(" ".join(p.labels) + "\n" for p in pairs), encoding="utf-8")
+    write_parallel_files(folder, {"train": 24, "dev": 6}, max_len=4)
     return folder
 
 
@@ -49,7 +46,8 @@ def test_gan_train_a_seq2seq_model_with_rollouts(data, tmp_path):
     config = json.loads((out / "gan_config.json").read_text())
     assert config["rollouts"] == 2 and config["task_reward"] == "chrf" and config["task_weight"] == 0.3
     # the fine-tuned model is an ordinary seq2seq model
-    _ok(["evaluate", "--model", str(out / "last"), "--data", str(data / "dev.src"), "--references", str(data / "dev.tgt")])
+    _ok(["evaluate", "--model", str(out / "last"), "--data", str(data / "dev.src"),
+         "--references", str(data / "dev.tgt")])
     resumed = _ok(["gan-train", "--model", str(tmp_path / "s2s" / "model"), "--out", str(out), *seq2seq_data,
                    *SMALL[:1], "3", *SMALL[2:], "--rollouts", "2", "--task-reward", "chrf", "--task-weight", "0.3",
                    "--resume"])
@@ -86,7 +84,8 @@ def test_lm_train_then_gan_train_as_subprocesses(data, tmp_path):
     assert json.loads(lm.stdout[lm.stdout.index("{"):])["epochs_run"] == 2
     gan = subprocess.run([sys.executable, "-m", "cli.main", "gan-train", "--model", str(tmp_path / "lm" / "model"),
                           "--out", str(tmp_path / "gan"), "--train", str(data / "train.tgt"), "--dev",
-                          str(data / "dev.tgt"), "--rollouts", "2", *SMALL], capture_output=True, text=True, timeout=300)
+                          str(data / "dev.tgt"), "--rollouts", "2", *SMALL],
+                         capture_output=True, text=True, timeout=300)
     assert gan.returncode == 0, gan.stderr
     assert "dev log_likelihood" in gan.stdout
     records = [json.loads(line) for line in (tmp_path / "gan" / "steps.jsonl").read_text().splitlines()]

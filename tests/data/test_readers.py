@@ -214,7 +214,8 @@ def test_conllu_underscore_tags(tmp_path):
     [
         ("3 know know VERB VB _ 0 root _ _", "expected 10 TAB-separated fields, got 1 (fields separated by spaces?"),
         ("3\tknow\tknow\tVERB", "expected 10 TAB-separated fields, got 4"),
-        ("x\tknow\tknow\tVERB\tVB\t_\t0\troot\t_\t_", "expected an integer word ID, a range (3-4) or an empty node (8.1), got 'x'"),
+        ("x\tknow\tknow\tVERB\tVB\t_\t0\troot\t_\t_",
+         "expected an integer word ID, a range (3-4) or an empty node (8.1), got 'x'"),
         ("3-x\tknow\tknow\tVERB\tVB\t_\t0\troot\t_\t_", "got '3-x'"),
         ("5\tknow\tknow\tVERB\tVB\t_\t0\troot\t_\t_", "expected word ID 3, got 5"),
         ("1\tknow\tknow\tVERB\tVB\t_\t0\troot\t_\t_", "expected word ID 3, got 1 (missing blank line"),

@@ -29,7 +29,8 @@ def test_scores_by_hand():
     memory, query = torch.randn(1, 3, 4), torch.randn(1, 4)
     mask = torch.ones(1, 3, dtype=torch.bool)
     dot = Attention(4, 4, "dot")
-    torch.testing.assert_close(dot(query, memory, dot.prepare(memory), mask)[1], torch.softmax(memory[0] @ query[0], 0)[None])
+    torch.testing.assert_close(dot(query, memory, dot.prepare(memory), mask)[1],
+                               torch.softmax(memory[0] @ query[0], 0)[None])
     gen = Attention(4, 4, "general")
     expected = torch.softmax(memory[0] @ gen.w_memory.weight.T @ query[0], 0)
     torch.testing.assert_close(gen(query, memory, gen.prepare(memory), mask)[1], expected[None])

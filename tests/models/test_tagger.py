@@ -135,8 +135,8 @@ def test_unknown_layer():
 @pytest.mark.parametrize(
     ("layer", "loss", "attribute", "expected"),
     [("crf", "auto", "loss_name", "nll"), ("crf", "hinge", "loss_name", "hinge"),
-     ("crf", "perceptron", "loss_name", "perceptron"), ("hmm", "auto", "objective", "cross_entropy"),
-     ("hmm", "nll", "objective", "sequence"), ("hmm", "hinge", "objective", "hinge")],
+     ("crf", "perceptron", "loss_name", "perceptron"), ("hmm", "auto", "loss_name", "cross_entropy"),
+     ("hmm", "nll", "loss_name", "nll"), ("hmm", "hinge", "loss_name", "hinge")],
 )
 def test_build_layer_maps_the_loss_option(layer, loss, attribute, expected):
     assert getattr(build_layer(layer, 5, loss), attribute) == expected

@@ -151,7 +151,8 @@ def test_viterbi_matches_torch_with_padding_and_forbidden_transitions():
     start[3] = -np.inf
     paths, scores = viterbi(emissions, lengths, Chain(transitions, start, end))
     mask = torch.arange(9)[None, :] < torch.from_numpy(lengths)[:, None]
-    ref_paths, ref_scores = torch_viterbi(ChainPotentials(*map(torch.from_numpy, (emissions, transitions, start, end)), mask))
+    ref_paths, ref_scores = torch_viterbi(ChainPotentials(*map(torch.from_numpy, (emissions, transitions, start, end)),
+                                                          mask))
     assert np.array_equal(paths, ref_paths.numpy())
     np.testing.assert_allclose(scores, ref_scores.numpy(), rtol=1e-6)
 

@@ -218,7 +218,7 @@ def test_cross_entropy_loss_equals_token_cross_entropy():
 
 
 def test_sequence_objective_trains_transitions():
-    layer = fitted_layer(train_transitions=True, objective="sequence")
+    layer = fitted_layer(train_transitions=True, loss="nll")
     emissions, mask, tags = random_inputs(3, 4, 4, seed=1)
     loss = layer.loss(emissions, tags, mask)
     torch.testing.assert_close(loss, -chain.log_prob(layer.potentials(emissions, mask), tags).mean())
@@ -238,7 +238,7 @@ def test_sequence_objective_trains_transitions():
 
     assert torch.autograd.gradcheck(objective, (x, w))
     with pytest.raises(ValueError):
-        HMMLayer(3, objective="mmi")
+        HMMLayer(3, loss="mmi")
 
 
 def test_kbest_marginals_log_prob_via_layer_match_enumeration():

@@ -204,12 +204,12 @@ def test_reductions_and_layer_hooks():
     q = crf.potentials(p.emissions, p.mask)
     torch.testing.assert_close(crf.loss(p.emissions, gold, p.mask), losses.perceptron_loss(q, gold))
     for objective in ("perceptron", "hinge"):
-        hmm = HMMLayer(k, objective=objective, train_transitions=True).double()
+        hmm = HMMLayer(k, loss=objective, train_transitions=True).double()
         q = hmm.potentials(p.emissions, p.mask)
         torch.testing.assert_close(
             hmm.loss(p.emissions, gold, p.mask), losses.chain_loss(objective, q, gold)
         )
-    hmm = HMMLayer(k, objective="sequence").double()
+    hmm = HMMLayer(k, loss="nll").double()
     q = hmm.potentials(p.emissions, p.mask)
     torch.testing.assert_close(hmm.loss(p.emissions, gold, p.mask), losses.nll_loss(q, gold))
 

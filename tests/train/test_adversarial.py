@@ -80,7 +80,8 @@ def test_a_run_logs_saves_and_resumes_like_a_straight_run(tmp_path, rollouts):
     assert [e["step"] for e in summary["history"]] == [0, 1, 2]
 
     resumed = _policy()
-    adversarial_finetune(resumed, _d(resumed), PAIRS, PAIRS[:8], GANConfig(**{**SMALL, "rounds": 1, "rollouts": rollouts},
+    adversarial_finetune(resumed, _d(resumed), PAIRS, PAIRS[:8],
+                         GANConfig(**{**SMALL, "rounds": 1, "rollouts": rollouts},
                          mle_every=2), tmp_path / "b", progress=False)
     d = _d(resumed)
     adversarial_finetune(resumed, d, PAIRS, PAIRS[:8], config, tmp_path / "b", resume=True, progress=False)

@@ -50,7 +50,8 @@ def test_the_rollout_reward_of_a_complete_sequence_is_the_discriminators_score()
         whole = torch.sigmoid(d(batch.tokens, batch.mask))
     torch.testing.assert_close(q[torch.arange(6), lengths - 1], whole)
     assert bool((q[~batch.mask] == 0).all())  # nothing after the end
-    per_sequence = mc_rollout_rewards(g, EmptyMemory.of(6), batch.tokens, batch.mask, judge_with(d), 0, BOS, EOS, BOS, 7)
+    per_sequence = mc_rollout_rewards(g, EmptyMemory.of(6), batch.tokens, batch.mask, judge_with(d),
+                                      0, BOS, EOS, BOS, 7)
     torch.testing.assert_close(per_sequence, whole.unsqueeze(1) * batch.mask)
 
 
@@ -107,7 +108,8 @@ def test_the_discriminator_learns_a_separable_problem():
 
 def test_mismatched_pairs_keep_the_outputs_and_move_every_condition():
     src = torch.arange(12).view(6, 2)
-    real = Judged(torch.arange(18).view(6, 3), torch.ones(6, 3, dtype=torch.bool), src, torch.ones(6, 2, dtype=torch.bool))
+    real = Judged(torch.arange(18).view(6, 3), torch.ones(6, 3, dtype=torch.bool), src,
+                  torch.ones(6, 2, dtype=torch.bool))
     wrong = mismatched(real, torch.Generator().manual_seed(3))
     assert torch.equal(wrong.tokens, real.tokens)
     assert not bool((wrong.src == real.src).all(1).any())
@@ -161,7 +163,8 @@ def test_the_adversarial_loop_logs_checkpoints_and_resumes_as_a_straight_run(tmp
     with open(tmp_path / "b" / "steps.jsonl", "a") as log:  # a round logged after the checkpoint, then a kill
         log.write(json.dumps({"step": 3}) + "\n")
     resumed, _ = _run(tmp_path / "b", 4, resume=True)
-    assert [json.loads(line)["step"] for line in (tmp_path / "b" / "steps.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+    assert [json.loads(line)["step"]
+            for line in (tmp_path / "b" / "steps.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
 

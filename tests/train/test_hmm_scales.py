@@ -32,7 +32,8 @@ def test_tuning_picks_the_grid_point_that_evaluate_scores_best(corpus):
     choice = tune_hmm_scales(tagger, dev, "accuracy", priors, weights)
     assert [(g["prior_scale"], g["transition_scale"]) for g in choice["grid"]] == [
         (p, w) for p in priors for w in weights]
-    assert (tagger.layer.prior_scale, tagger.layer.transition_scale) == (choice["prior_scale"], choice["transition_scale"])
+    assert (tagger.layer.prior_scale, tagger.layer.transition_scale) == (choice["prior_scale"],
+                                                                         choice["transition_scale"])
     for point in choice["grid"]:  # each cached-emission score equals a full evaluation
         tagger.layer.prior_scale, tagger.layer.transition_scale = point["prior_scale"], point["transition_scale"]
         assert evaluate(tagger, dev)["accuracy"] == pytest.approx(point["dev"])
@@ -56,7 +57,8 @@ def test_training_saves_the_chosen_scales_and_the_model_reproduces_its_dev_score
     assert (saved.hmm_prior_scale, saved.hmm_transition_scale) == (chosen["prior_scale"], chosen["transition_scale"])
     assert summary["best_dev"] == chosen["dev"] >= summary["dev_before_scales"]
     model = load_tagger(tmp_path / "model")
-    assert (model.layer.prior_scale, model.layer.transition_scale) == (saved.hmm_prior_scale, saved.hmm_transition_scale)
+    assert (model.layer.prior_scale, model.layer.transition_scale) == (saved.hmm_prior_scale,
+                                                                       saved.hmm_transition_scale)
     _, dev = split_dev(read_tagged(corpus, config.data), config.train.dev_fraction, config.train.seed)
     assert evaluate(model, dev)[summary["metric"]] == pytest.approx(summary["best_dev"])
 

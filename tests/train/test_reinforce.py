@@ -83,7 +83,8 @@ def test_resumed_run_equals_straight_run(tmp_path):
     straight = reinforce(Seq2SeqPolicy(tiny_model(VOCABS, 1)), config, PAIRS, PAIRS[:5], tmp_path / "a",
                          progress=False, reward=reward)
     half = ReinforceConfig(**{**config.__dict__, "steps": 3})
-    reinforce(Seq2SeqPolicy(tiny_model(VOCABS, 1)), half, PAIRS, PAIRS[:5], tmp_path / "b", progress=False, reward=reward)
+    reinforce(Seq2SeqPolicy(tiny_model(VOCABS, 1)), half, PAIRS, PAIRS[:5], tmp_path / "b",
+              progress=False, reward=reward)
     resumed = reinforce(Seq2SeqPolicy(tiny_model(VOCABS, 1)), config, PAIRS, PAIRS[:5], tmp_path / "b",
                         resume=True, progress=False, reward=reward)
     drop = ("reward_seconds", "step_seconds", "elapsed_s")

@@ -17,8 +17,14 @@ from typing import Any
 import pytest
 import torch
 
-from hybrid.config import GANConfig, LanguageModelConfig, ReinforceConfig, Seq2SeqConfig, Seq2SeqModelConfig
-from hybrid.config import Seq2SeqTrainConfig
+from hybrid.config import (
+    GANConfig,
+    LanguageModelConfig,
+    ReinforceConfig,
+    Seq2SeqConfig,
+    Seq2SeqModelConfig,
+    Seq2SeqTrainConfig,
+)
 from hybrid.data.pairs import Pair
 from hybrid.data.parallel import Seq2SeqVocabs
 from hybrid.models.discriminator import Discriminator
