@@ -60,13 +60,16 @@ GAN = GANConfig()  # the defaults: the CLI and the Python API run the same exper
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=GAN.seed, show_default=True)
 @data_options
+@click.option("--overwrite", is_flag=True,
+              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
+                   "replaced). Without it (or --resume) such an --out is refused.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_samples, pretrain_d_steps, rounds, samples,
               batch_size, g_lr, d_lr, baseline, mle_every, task_reward, task_weight, label_smoothing, mismatched,
               max_length, d_hidden, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,
               train_file, dev_file,
-              resume, quiet) -> None:
+              resume, overwrite, quiet) -> None:
     """Fine-tune MODEL as the generator of a conditional GAN.
 
     A discriminator D learns to tell (input, reference) pairs from (input, model output)
@@ -106,6 +109,6 @@ def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_sample
         d = discriminator_for(policy, hidden_size=d_hidden)
     except ConfigError as exc:  # pragma: no cover - sizes come from a loaded model
         raise click.UsageError(str(exc)) from None
-    summary = adversarial_finetune(policy, d, train, dev, config, out_dir, resume=resume, progress=not quiet,
-                                   log=click.echo)
+    summary = adversarial_finetune(policy, d, train, dev, config, out_dir, resume=resume, overwrite=overwrite,
+                                   progress=not quiet, log=click.echo)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

@@ -32,10 +32,13 @@ LM = LanguageModelConfig()  # the defaults: the CLI and the Python API run the s
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=LM.lr, show_default=True)
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=LM.seed, show_default=True)
+@click.option("--overwrite", is_flag=True,
+              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
+                   "replaced). Without it (or --resume) such an --out is refused.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt (same data and settings).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def lm_train(train_file, dev_file, out_dir, embedding_dim, hidden_size, layers, cell, dropout, min_freq, epochs,
-             batch_size, lr, max_minutes, seed, resume, quiet) -> None:
+             batch_size, lr, max_minutes, seed, resume, overwrite, quiet) -> None:
     """Train an unconditional sentence generator by maximum likelihood.
 
     Its model directory is the generator of unconditional adversarial training:
@@ -53,5 +56,6 @@ def lm_train(train_file, dev_file, out_dir, embedding_dim, hidden_size, layers, 
                                  max_minutes=max_minutes, seed=seed)
     train, dev = read_parallel(train_file), read_parallel(dev_file)
     model = TextLanguageModel.build(config, [p.inputs for p in train])
-    summary = train_language_model(model, train, dev, out_dir, progress=not quiet, log=click.echo, resume=resume)
+    summary = train_language_model(model, train, dev, out_dir, progress=not quiet, log=click.echo, resume=resume,
+                                   overwrite=overwrite)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -21,17 +22,46 @@ from hybrid.errors import HybridError
 
 
 class HybridGroup(click.Group):
-    """Reports the library's errors (bad input files, configs, models) as one clean line."""
+    """The one error boundary: the library's errors (bad input files, configs, models) and any
+    unexpected exception end as one `Error:` line (with --debug, an unexpected one shows its
+    traceback); a closed output pipe (`hybrid tag big.txt | head`) ends quietly with status 0."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except HybridError as exc:
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            ctx.exit(0)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if ctx.meta.get(DEBUG):
+                raise
+            raise click.ClickException(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug to see "
+                                       "where it came from)") from None
+
+
+DEBUG = "hybrid.debug"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail on the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[DEBUG] = value
+    return value
 
 
 @click.group(cls=HybridGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HYBRID"})
 @click.version_option(__version__, prog_name="hybrid")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+              help="Show the traceback of an unexpected error (env: HYBRID_DEBUG=1).")
 def cli() -> None:
     """hybrid: neural encoders + structured output layers for sequence tagging.
 

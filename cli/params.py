@@ -16,6 +16,35 @@ if TYPE_CHECKING:  # the commands import torch models lazily, for a fast start
     from hybrid.models.tagger import Tagger
 
 
+class DeviceType(click.ParamType):
+    """A torch device that exists here: cpu, cuda, cuda:N (checked before any work)."""
+
+    name = "device"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if text == "cpu":
+            return text  # no torch import for the default
+        import torch
+
+        try:
+            device = torch.device(text)
+        except (RuntimeError, ValueError):
+            self.fail(f"{text!r} is not a torch device (cpu, cuda, cuda:1, ...)", param, ctx)
+        if device.type == "cuda":
+            if not torch.cuda.is_available():
+                self.fail(f"{text}: CUDA is not available here (no GPU, or a CPU build of torch); use cpu",
+                          param, ctx)
+            if device.index is not None and device.index >= torch.cuda.device_count():
+                self.fail(f"{text}: this machine has {torch.cuda.device_count()} CUDA device(s)", param, ctx)
+        elif device.type != "cpu":
+            self.fail(f"{text}: hybrid trains on cpu or cuda devices", param, ctx)
+        return text
+
+
+DEVICE = DeviceType()
+
+
 class ColumnType(click.ParamType):
     """A column: a 0-based index (negative counts from the end) or a CoNLL-U field name."""
 

@@ -39,11 +39,14 @@ RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same 
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=RL.seed, show_default=True)
 @data_options
+@click.option("--overwrite", is_flag=True,
+              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
+                   "replaced). Without it (or --resume) such an --out is refused.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size, lr, mle_weight, entropy_weight,
                 kl_weight, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
-                resume, quiet) -> None:
+                resume, overwrite, quiet) -> None:
     """Fine-tune MODEL with REINFORCE on a sequence-level reward.
 
     \b
@@ -63,6 +66,6 @@ def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size
                              eval_every=eval_every, max_minutes=max_minutes, seed=seed)
     scorer = load_reward(reward)
     policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file)
-    summary = reinforce(policy, config, train, dev, out_dir, resume=resume, progress=not quiet, log=click.echo,
-                        reward=scorer)
+    summary = reinforce(policy, config, train, dev, out_dir, resume=resume, overwrite=overwrite,
+                        progress=not quiet, log=click.echo, reward=scorer)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

@@ -7,6 +7,8 @@ import json
 
 import click
 
+from cli.params import DEVICE
+
 # option name -> (config section, field); unset options keep the --config / default value
 OVERRIDES = {
     "cell": [("model", "encoder"), ("model", "decoder")], "attention": [("model", "attention")],
@@ -59,10 +61,14 @@ def seq2seq() -> None:
 @click.option("--seed", type=int, default=None, help="[default: 1]")
 @click.option("--config", "config_file", type=FILE, default=None,
               help="JSON config (sections model, train); command-line options override it.")
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.option("--device", type=DEVICE, default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.option("--overwrite", is_flag=True,
+              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
+                   "replaced). Without it (or --resume) such an --out is refused.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, resume, quiet, **options) -> None:
+def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, resume, overwrite, quiet,
+          **options) -> None:
     """Train a seq2seq model with teacher forcing; the best model by dev BLEU goes to OUT/model.
 
     \b
@@ -86,5 +92,6 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
                 train_config = dataclasses.replace(train_config, **{field: value})
     config = Seq2SeqConfig(model=model_config, train=train_config)
     summary = train_seq2seq(config, read_parallel(train_src, train_tgt), read_parallel(dev_src, dev_tgt), out_dir,
-                            resume=resume, progress=not quiet, log=click.echo, device=device)
+                            resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo,
+                            device=device)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

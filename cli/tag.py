@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sys
+import os
+from pathlib import Path
 
 import click
 
@@ -26,8 +27,9 @@ WORD_COLUMNS: dict[str, int | str] = {"text": 0, "conll": 0, "conllu": "form"}
                    "'# k-best scores:' comment line before each sentence.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
               help="Sentences per batch.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-",
-              help="Write here instead of standard output.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default="-",
+              help="Write here instead of standard output. The file is replaced only when tagging "
+                   "succeeds; it may not be the input.")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               envvar=["HYBRID_ENGINE", "HYBRID_TAG_ENGINE"],
               help="onnx: ONNX Runtime, no torch import (fast start; k = 1 and crf/softmax/hmm "
@@ -43,9 +45,10 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
     """
     from hybrid.data.batching import chunked, prefetched
     from hybrid.data.readers import read_sentences
-    from hybrid.data.writers import format_tagged
+    from hybrid.data.writers import atomic_text_output, format_tagged
     from hybrid.models.directory import default_model_path, read_config
 
+    check_output(output, input_file)
     directory = model if model is not None else default_model_path()
     config = read_config(directory)
     if config.model.layer == "ctc":
@@ -66,8 +69,7 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
     word_column = data.word_column if fmt == data.format else WORD_COLUMNS[fmt]
     features = data.feature_columns
     sentences = read_sentences(input_file, fmt, word_column, None, features, require_tags=False)
-    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
-    try:
+    with atomic_text_output(output) as out:  # a bad line midway leaves an existing OUTPUT as it was
         # a reader thread reads and encodes the next chunk while this one is tagged
         encoded = ((chunk, encode(chunk)) for chunk in chunked(sentences, 4 * batch_size))
         for chunk, batches in prefetched(encoded):
@@ -82,9 +84,6 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
                 parts.append(format_tagged(sentence, columns))
             out.write("".join(parts))
             out.flush()
-    finally:
-        if out is not sys.stdout:
-            out.close()
 
 
 def _tag_ctc(directory, input_file: str, k: int, batch_size: int, output: str) -> None:
@@ -94,20 +93,28 @@ def _tag_ctc(directory, input_file: str, k: int, batch_size: int, output: str) -
 
     from hybrid.data.batching import chunked
     from hybrid.data.pairs import read_pairs
+    from hybrid.data.writers import atomic_text_output
 
     if k != 1:
         raise click.UsageError("a CTC model prints its best labelling only (--k 1); its decoding beam is "
                                "set at training (--ctc-beam)")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     model = load_ctc_model(directory)
-    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
-    try:
+    with atomic_text_output(output) as out:
         for chunk in chunked(read_pairs(input_file, require_labels=False), 4 * batch_size):
             out.write("".join(" ".join(labels) + "\n" for labels in model.predict(chunk, batch_size)))
             out.flush()
-    finally:
-        if out is not sys.stdout:
-            out.close()
+
+
+def check_output(output: str, input_file: str) -> None:
+    """Refuse an --output that is the input, or whose folder does not exist, before any work."""
+    if output == "-":
+        return
+    path = Path(output)
+    if input_file != "-" and Path(input_file).exists() and path.exists() and os.path.samefile(path, input_file):
+        raise click.UsageError(f"--output {output} is the input file: tagging it would destroy it")
+    if not path.parent.resolve().is_dir():
+        raise click.UsageError(f"--output {output}: no folder {path.parent}")
 
 
 def choose_engine(engine: str, model, k: int, directory=None) -> str:

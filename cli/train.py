@@ -7,7 +7,7 @@ import json
 
 import click
 
-from cli.params import COLUMN
+from cli.params import COLUMN, DEVICE
 
 # option name -> (config section, field); options left unset keep the --config / default value
 OVERRIDES = {
@@ -98,10 +98,14 @@ OVERRIDES = {
 @click.option("--seed", type=int, default=None, help="Random seed (data split, init, batches).  [default: 1]")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSON config (sections data, model, train); command-line options override it.")
-@click.option("--device", default="cpu", show_default=True, help="torch device to train on, e.g. cuda.")
+@click.option("--device", type=DEVICE, default="cpu", show_default=True,
+              help="torch device to train on, e.g. cuda.")
+@click.option("--overwrite", is_flag=True,
+              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
+                   "replaced). Without it (or --resume) such an --out is refused.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt after an interruption.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def train(train_file, dev_file, out_dir, config_file, device, resume, quiet, **options) -> None:
+def train(train_file, dev_file, out_dir, config_file, device, resume, overwrite, quiet, **options) -> None:
     """Train a tagger; the best model (by dev score) is saved to OUT/model.
 
     \b
@@ -141,6 +145,6 @@ def train(train_file, dev_file, out_dir, config_file, device, resume, quiet, **o
     if ctc != (config.data.format == "pairs"):
         raise click.UsageError("--layer ctc reads --format pairs, and pairs are for --layer ctc only"
                                f" (got layer {config.model.layer}, format {config.data.format})")
-    summary = train_tagger(config, train_file, out_dir, dev_file, resume=resume, progress=not quiet,
-                           log=click.echo, device=device)
+    summary = train_tagger(config, train_file, out_dir, dev_file, resume=resume, overwrite=overwrite,
+                           progress=not quiet, log=click.echo, device=device)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

@@ -38,3 +38,8 @@ class ShapeError(HybridError, ValueError):
 
 class CheckpointError(HybridError):
     """A training checkpoint is unreadable, from another program or version, or unsafe to load."""
+
+
+class RunDirectoryError(HybridError):
+    """A run directory holds a previous run (and neither resume nor overwrite was asked), is in use
+    by another run, or cannot be written."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -43,6 +44,30 @@ def format_tagged(
     return "\n".join(lines) + "\n\n"
 
 
+@contextlib.contextmanager
+def atomic_text_output(path: str | Path) -> Iterator[TextIO]:
+    """A text handle for `path` ('-': standard output) whose content replaces the file only when
+    the block ends without an error: an error or a kill midway leaves the old file as it was
+    (a temporary file beside it is written, then renamed over it)."""
+    if str(path) == "-":
+        yield sys.stdout
+        return
+    path = Path(path)
+    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644  # mkstemp gives 0o600
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_conll(
     sentences: Iterable[Sentence], path: str | Path, tag_lists: Iterable[Sequence[str]]
 ) -> int:
@@ -52,23 +77,10 @@ def write_conll(
     so a crash or an error midway leaves the old file (or none), never half a file.
     Streams: neither input is held in memory. `path` '-' writes to standard output.
     """
-    if str(path) == "-":
-        return _write_stream(sentences, tag_lists, sys.stdout)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644  # mkstemp gives 0o600
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            count = _write_stream(sentences, tag_lists, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
+    if str(path) != "-":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_text_output(path) as handle:
+        return _write_stream(sentences, tag_lists, handle)
 
 
 def _write_stream(

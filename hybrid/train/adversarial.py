@@ -46,6 +46,7 @@ from hybrid.train.gan import (
 from hybrid.train.loop import Hooks, Schedule, load_step_log, run
 from hybrid.train.protocols import AdversarialPolicy, Rollout, is_sequence_policy
 from hybrid.train.reinforce import baseline_of, reinforce_loss
+from hybrid.train.rundir import claims_run_directory
 
 
 def discriminator_for(policy: AdversarialPolicy, embedding_dim: int = 64, hidden_size: int = 64, cell: str = "gru",
@@ -182,10 +183,11 @@ class AdversarialTrainer(Hooks):
                                  negatives=config.mismatched and real.src is not None)
 
 
+@claims_run_directory
 def adversarial_finetune(policy: AdversarialPolicy, d: Discriminator, train: list, dev: list, config: GANConfig,
                          out_dir: str | Path, resume: bool = False, progress: bool = True,
                          log: Callable[[str], None] | None = None, task_reward: Reward | None = None,
-                         judge: Judge | None = None) -> dict[str, Any]:
+                         judge: Judge | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Train `policy` against `d` on `train` (inputs with references); see the module doc."""
     if config.rollouts > 0 and not is_sequence_policy(policy):
         raise ConfigError(f"{type(policy).__name__} has no per-token (Monte Carlo rollout) rewards: use rollouts 0 "

@@ -15,6 +15,7 @@ from hybrid.data.pairs import Pair
 from hybrid.models.language_model_io import TextLanguageModel
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.policies import FixedLengthLMPolicy, LanguageModelPolicy
+from hybrid.train.rundir import claims_run_directory
 
 
 class LanguageModelTrainer(Hooks):
@@ -58,9 +59,10 @@ class LanguageModelTrainer(Hooks):
         self.optimizer.load_state_dict(state["optimizer"])
 
 
+@claims_run_directory
 def train_language_model(model: TextLanguageModel, train: list[Pair], dev: list[Pair], out_dir: str | Path,
                          progress: bool = True, log: Callable[[str], None] | None = None,
-                         resume: bool = False) -> dict[str, Any]:
+                         resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Train `model` (its config has the schedule) on the `inputs` of `train`; returns the summary."""
     config = model.config
     trainer = LanguageModelTrainer(LanguageModelPolicy(model), train, dev, config.lr, config.batch_size, config.seed)

@@ -24,6 +24,7 @@ from hybrid.config import ReinforceConfig, save_json
 from hybrid.errors import ConfigError
 from hybrid.rewards import Reward, load_reward
 from hybrid.train.loop import Hooks, Schedule, load_step_log, run
+from hybrid.train.rundir import claims_run_directory
 
 
 def reinforce_loss(log_probs: Tensor, rewards: Tensor, baseline: Tensor) -> Tensor:
@@ -132,9 +133,10 @@ class ReinforceTrainer(Hooks):
         _plot(steps, summary["history"], out / "curves.png", log)
 
 
+@claims_run_directory
 def reinforce(policy: Any, config: ReinforceConfig, train: list, dev: list, out_dir: str | Path,
               resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
-              reward: Reward | None = None) -> dict[str, Any]:
+              reward: Reward | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Fine-tune `policy` (see hybrid.train.policies) on `train`; dev is scored every eval_every steps."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

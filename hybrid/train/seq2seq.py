@@ -22,6 +22,7 @@ from hybrid.models.seq2seq import Seq2Seq
 from hybrid.models.seq2seq_io import save_seq2seq
 from hybrid.train.checkpoint import seed_everything
 from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.rundir import claims_run_directory
 
 
 def scheduled_sampling_rate(config: Seq2SeqConfig, epoch: int) -> float:
@@ -85,9 +86,10 @@ class Seq2SeqTrainer(Hooks):
         self.epoch = state["epoch"]
 
 
+@claims_run_directory
 def train_seq2seq(config: Seq2SeqConfig, train: list[Pair], dev: list[Pair], out_dir: str | Path,
                   resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
-                  device: str = "cpu") -> dict[str, Any]:
+                  device: str = "cpu", overwrite: bool = False) -> dict[str, Any]:
     """Train on `train`, early-stop on dev BLEU; the best model lands in out_dir/model."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

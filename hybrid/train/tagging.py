@@ -25,6 +25,7 @@ from hybrid.models.io import save_tagger
 from hybrid.models.tagger import Tagger
 from hybrid.structured import HMMLayer
 from hybrid.train.ctc import read_labelled_pairs, train_ctc_model
+from hybrid.train.rundir import claims_run_directory
 from hybrid.train.trainer import TaggerTrainer, dev_metric, evaluate
 
 
@@ -71,10 +72,11 @@ def build_tagger(config: TaggerConfig, train: list[Sentence]) -> Tagger:
     return tagger
 
 
+@claims_run_directory
 def train_tagger(
     config: TaggerConfig, train_path: str | Path, out_dir: str | Path, dev_path: str | Path | None = None,
     resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
-    device: str = "cpu",
+    device: str = "cpu", overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train a tagger on `train_path`; the best model lands in `out_dir/model`."""
     out_dir = Path(out_dir)

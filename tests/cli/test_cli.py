@@ -310,3 +310,26 @@ def test_python_m_tags_stdin_with_the_bundled_model():
     assert [line.split("\t")[0] for line in lines[:4]] == ["The", "dog", "barks", "."]
     assert lines[1] == "dog\tNOUN" and lines[3] == ".\tPUNCT"
     assert lines[4:] == ["", ""]
+
+
+def test_tag_output_is_replaced_only_when_tagging_succeeds(trained, tmp_path):
+    model, _ = trained
+    out = tmp_path / "tagged.txt"
+    out.write_text("yesterday's results\n", encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"the cat\n" * 3000 + b"a \xff\xfe byte\n")  # invalid UTF-8 on line 3001
+    result = run("tag", "--model", model, "--format", "text", "-o", out, bad)
+    assert result.exit_code != 0 and "bad.txt" in result.output and "Traceback" not in result.output
+    assert out.read_text(encoding="utf-8") == "yesterday's results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt", "tagged.txt"]  # no temporary left
+
+
+def test_tag_refuses_to_write_over_its_input(trained, tmp_path):
+    model, _ = trained
+    text = tmp_path / "in.txt"
+    text.write_text("the cat sees a dog .\n", encoding="utf-8")
+    result = run("tag", "--model", model, "-o", text, text)
+    assert result.exit_code == 2 and "is the input file" in result.output
+    assert text.read_text(encoding="utf-8") == "the cat sees a dog .\n"
+    result = run("tag", "--model", model, "-o", tmp_path / "no" / "such" / "out.txt", text)
+    assert result.exit_code == 2 and "no folder" in result.output

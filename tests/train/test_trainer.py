@@ -140,7 +140,7 @@ def test_resume_without_checkpoint_starts_afresh(two_epochs, corpus, tmp_path):
 
 def test_fresh_run_in_a_used_directory_starts_a_new_log(corpus, tmp_path):
     _train(tiny_config(epochs=2), corpus, tmp_path)
-    summary = _train(tiny_config(epochs=1), corpus, tmp_path)  # no resume: start over
+    summary = _train(tiny_config(epochs=1), corpus, tmp_path, overwrite=True)  # no resume: start over
     log = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert log == summary["history"] and len(log) == 1
 
