@@ -47,6 +47,7 @@ def lm_train(train_file, dev_file, out_dir, embedding_dim, hidden_size, layers, 
     \b
         hybrid lm-train --train train.en --dev val.en --out runs/lm-en --epochs 10
     """
+    from hybrid.data.lines import nonempty
     from hybrid.data.parallel import read_parallel
     from hybrid.models.language_model_io import TextLanguageModel
     from hybrid.train.language_model import train_language_model
@@ -54,7 +55,7 @@ def lm_train(train_file, dev_file, out_dir, embedding_dim, hidden_size, layers, 
     config = LanguageModelConfig(embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=layers, cell=cell,
                                  dropout=dropout, min_freq=min_freq, epochs=epochs, batch_size=batch_size, lr=lr,
                                  max_minutes=max_minutes, seed=seed)
-    train, dev = read_parallel(train_file), read_parallel(dev_file)
+    train, dev = nonempty(read_parallel(train_file), train_file), nonempty(read_parallel(dev_file), dev_file)
     model = TextLanguageModel.build(config, [p.inputs for p in train])
     summary = train_language_model(model, train, dev, out_dir, progress=not quiet, log=click.echo, resume=resume,
                                    overwrite=overwrite)

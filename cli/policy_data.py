@@ -4,12 +4,16 @@ the training and dev data, and loading a saved model as a policy with its data."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.params import model_kind
+from hybrid.data.lines import nonempty
 from hybrid.models.registry import LANGUAGE_MODEL, SEQ2SEQ
+
+if TYPE_CHECKING:
+    from hybrid.train.protocols import AdversarialPolicy
 
 FILE = click.Path(exists=True, dir_okay=False)
 
@@ -32,7 +36,7 @@ def data_options(command: Callable) -> Callable:
 
 
 def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
-                what: str = "REINFORCE fine-tuning") -> tuple[Any, list, list]:
+                what: str = "REINFORCE fine-tuning") -> tuple[AdversarialPolicy, list, list]:
     """The model in `model_dir` as a policy (hybrid.train.policies), its training and dev data."""
     if model_kind(model_dir) is SEQ2SEQ:
         if not (train_src and train_tgt and dev_src and dev_tgt):
@@ -41,8 +45,9 @@ def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, d
         from hybrid.models.seq2seq_io import load_seq2seq
         from hybrid.train.policies import Seq2SeqPolicy
 
-        return (Seq2SeqPolicy(load_seq2seq(model_dir)), read_parallel(train_src, train_tgt),
-                read_parallel(dev_src, dev_tgt))
+        return (Seq2SeqPolicy(load_seq2seq(model_dir)),
+                nonempty(read_parallel(train_src, train_tgt), train_src, "sentence pairs"),
+                nonempty(read_parallel(dev_src, dev_tgt), dev_src, "sentence pairs"))
     if not (train_file and dev_file):
         raise click.UsageError("a tagger needs --train and --dev files with gold tags; a language model --train "
                                "and --dev files of sentences")
@@ -51,7 +56,8 @@ def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, d
         from hybrid.models.language_model_io import load_language_model
         from hybrid.train.policies import LanguageModelPolicy
 
-        return LanguageModelPolicy(load_language_model(model_dir)), read_parallel(train_file), read_parallel(dev_file)
+        return (LanguageModelPolicy(load_language_model(model_dir)), nonempty(read_parallel(train_file), train_file),
+                nonempty(read_parallel(dev_file), dev_file))
     from hybrid.models.io import load_tagger, read_config
     from hybrid.models.tagger import Tagger
     from hybrid.train.policies import TaggerPolicy
@@ -67,4 +73,5 @@ def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, d
         kind = type(tagger).__name__
         raise click.UsageError(f"{what} covers chain taggers and seq2seq models, not a {kind}")
     policy = TaggerPolicy(tagger, tagger_config)
-    return policy, read_tagged(train_file, tagger_config.data), read_tagged(dev_file, tagger_config.data)
+    return (policy, nonempty(read_tagged(train_file, tagger_config.data), train_file),
+            nonempty(read_tagged(dev_file, tagger_config.data), dev_file))

@@ -77,6 +77,7 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
             --dev-src val.de --dev-tgt val.en --out runs/de-en --max-minutes 85
     """
     from hybrid.config import Seq2SeqConfig, load_json
+    from hybrid.data.lines import nonempty
     from hybrid.data.parallel import read_parallel
     from hybrid.train.seq2seq import train_seq2seq
 
@@ -91,7 +92,9 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
             else:
                 train_config = dataclasses.replace(train_config, **{field: value})
     config = Seq2SeqConfig(model=model_config, train=train_config)
-    summary = train_seq2seq(config, read_parallel(train_src, train_tgt), read_parallel(dev_src, dev_tgt), out_dir,
+    train_pairs = nonempty(read_parallel(train_src, train_tgt), train_src, "sentence pairs")
+    dev_pairs = nonempty(read_parallel(dev_src, dev_tgt), dev_src, "sentence pairs")
+    summary = train_seq2seq(config, train_pairs, dev_pairs, out_dir,
                             resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo,
                             device=device)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

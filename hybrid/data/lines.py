@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import IO
+from pathlib import Path
+from typing import IO, TypeVar
 
 from hybrid.errors import DataFormatError
 
@@ -94,3 +95,15 @@ def numbered_lines(src: Source, name: str | None = None) -> Iterator[tuple[int, 
         if number == 1 and not isinstance(line, (bytes, str)):
             raise TypeError(f"expected lines of text, got {type(line).__name__}")
         yield number, _decode(line, name, number)
+
+
+T = TypeVar("T")
+
+
+def nonempty(items: list[T], path: str | Path, what: str = "sentences") -> list[T]:
+    """`items` read from `path`, or DataFormatError naming the file if there are none (training or
+    scoring on nothing would end with a meaningless "best" model or score)."""
+    if not items:
+        raise DataFormatError(f"no {what} in the file", path)
+    return items
+

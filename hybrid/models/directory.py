@@ -44,10 +44,7 @@ def read_model_config(directory: str | Path, fmt: str, version: int, cls: type[C
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
         raise ModelLoadError(f"{directory}: not a hybrid model directory (missing {', '.join(missing)})")
-    try:
-        data = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelLoadError(f"{directory}/config.json:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    data = read_json_object(directory / "config.json")
     found, found_version = data.pop("format", None), data.pop("format_version", None)
     data.pop("hybrid_version", None)
     if found != fmt:
@@ -61,6 +58,22 @@ def read_model_config(directory: str | Path, fmt: str, version: int, cls: type[C
         return from_dict(cls, data)
     except ConfigError as exc:
         raise ModelLoadError(f"{directory}/config.json: {exc}") from None
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file of a model directory that must hold one object; ModelLoadError (with the file,
+    and the line where it can say) for anything else: unreadable, not UTF-8, not JSON, not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise ModelLoadError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ModelLoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 def read_config(directory: str | Path) -> TaggerConfig:
@@ -92,7 +105,7 @@ def read_model_files(
     try:
         vocabs = vocabs_from_dict(json.loads((directory / "vocab.json").read_text(encoding="utf-8")))
         state = load_file(str(directory / "model.safetensors"))
-    except (OSError, ValueError, KeyError, SafetensorError) as exc:  # a corrupt file is not OSError
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, SafetensorError) as exc:  # corrupt: not OSError
         raise ModelLoadError(f"{directory}: cannot read model files: {exc}") from None
     return vocabs, state
 
@@ -100,7 +113,7 @@ def read_model_files(
 def read_training(directory: str | Path) -> dict[str, Any]:
     """Training figures saved with a model (empty if none)."""
     path = Path(directory) / "training.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return read_json_object(path) if path.is_file() else {}
 
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "pos-en-ewt"

@@ -7,6 +7,7 @@ written by an incompatible format version is refused with a clear message.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import weakref
 from pathlib import Path
@@ -33,6 +34,7 @@ from hybrid.models.directory import (  # noqa: F401  (re-exported: the torch-fre
 from hybrid.models.hmm_tagger import ClassicHMMTagger
 from hybrid.models.storage import load_weights, write_model_directory
 from hybrid.models.tagger import Tagger
+from hybrid.structured import HMMLayer
 
 
 def save_tagger(
@@ -49,6 +51,10 @@ def save_tagger(
     vocabs = tagger.vocabs
     if vocabs is None:  # only a CTCModel built without `from_config`
         raise ValueError("this CTC model has no vocabularies: build it with CTCModel.from_config")
+    if isinstance(tagger, Tagger) and isinstance(tagger.layer, HMMLayer):  # the config says what the layer does
+        model = dataclasses.replace(config.model, hmm_prior_scale=tagger.layer.prior_scale,
+                                    hmm_transition_scale=tagger.layer.transition_scale)
+        config = dataclasses.replace(config, model=model)
     state = tagger.state_dict()
     if isinstance(tagger, Tagger):
         layer = tagger.layer

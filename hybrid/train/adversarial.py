@@ -133,7 +133,7 @@ class AdversarialTrainer(Hooks):
             with torch.no_grad():
                 d_score = judge(fake.tokens, fake.mask, rows).float()  # (N,)
         record = {"g_reward": float(d_score.mean())}
-        task = self._task_rewards(rollout, inputs, record)
+        task = self._task_rewards(rollout, inputs, record, d_score.device)
         if per_token is not None and is_sequence_policy(policy):
             if task is not None:
                 per_token = (1 - config.task_weight) * per_token + config.task_weight * task.unsqueeze(1) * fake.mask
@@ -150,14 +150,15 @@ class AdversarialTrainer(Hooks):
         self.g_opt.step()
         return record
 
-    def _task_rewards(self, rollout: Rollout, inputs: list, record: dict[str, float]) -> torch.Tensor | None:
+    def _task_rewards(self, rollout: Rollout, inputs: list, record: dict[str, float],
+                      device: torch.device) -> torch.Tensor | None:
         """(N,) the task reward of each sample, scaled, or None without one; logged in `record`."""
         config = self.config
         if self.task_reward is None or config.task_weight == 0:
             return None
         references = [y for y in self.policy.references(inputs) for _ in range(config.samples)]
         sources = [x for x in self.policy.sources(inputs) for _ in range(config.samples)]
-        task = self.task_reward(rollout.outputs, references, sources) * config.reward_scale
+        task = self.task_reward(rollout.outputs, references, sources).to(device) * config.reward_scale
         record["task_reward"] = float(task.mean()) / config.reward_scale
         return task
 

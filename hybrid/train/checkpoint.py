@@ -48,25 +48,34 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
         state = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        what = f" (it names {found.group(1)})" if found else ""
-        raise CheckpointError(f"{path}: refused: the checkpoint holds more than tensors and plain values{what}, "
-                              "and loading it could run code; hybrid never loads such a file") from None
+        if found is None:
+            raise CheckpointError(f"{path}: not a checkpoint hybrid can read (not a torch file of tensors and "
+                                  "plain values)") from None
+        raise CheckpointError(f"{path}: refused: the checkpoint names {found.group(1)}, code that loading it "
+                              "would run; hybrid loads tensors and plain values only") from None
     except (OSError, RuntimeError, EOFError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(state, dict) or "rng" not in state:
         raise CheckpointError(f"{path}: not a hybrid checkpoint (no saved random-number states)")
-    set_rng_state(state.pop("rng"))
+    try:
+        set_rng_state(state.pop("rng"))
+    except (KeyError, TypeError, ValueError, RuntimeError):
+        raise CheckpointError(f"{path}: not a hybrid checkpoint (its random-number states are malformed)") from None
     return state
 
 
 def rng_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "torch": torch.get_rng_state()}
+    """Python's, torch's CPU and (where there is one) every CUDA device's generator states."""
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"python": random.getstate(), "torch": torch.get_rng_state(), "cuda": cuda}
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     torch.set_rng_state(state["torch"].cpu())
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def seed_everything(seed: int) -> None:

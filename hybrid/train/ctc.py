@@ -1,7 +1,8 @@
 """Training the CTC model (`layer: ctc`) on (input, label sequence) pairs with the tagger trainer.
 
-The epoch loop, checkpoints, early stopping and budget are TaggerTrainer's; only the batches,
-the loss and the dev score differ. The dev score is HTK's label accuracy, 100 - LER.
+The optimiser and schedule are TaggerTrainer's, the epochs, checkpoints, early stopping and
+budget the run loop's (hybrid.train.loop); only the batches, the loss and the dev score
+differ. The dev score is HTK's label accuracy, 100 - LER.
 """
 
 from __future__ import annotations

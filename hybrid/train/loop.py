@@ -32,7 +32,7 @@ from typing import Any
 from tqdm import tqdm
 
 from hybrid.config import atomic_write_text
-from hybrid.errors import ConfigError
+from hybrid.errors import CheckpointError, ConfigError
 from hybrid.train.checkpoint import load_checkpoint, save_checkpoint, seed_everything
 
 CHECKPOINT = "checkpoint.pt"
@@ -173,6 +173,10 @@ class _Run:
     def _epochs(self) -> str:
         """Run epochs (or steps) until one of the schedule's limits; returns which one stopped the run."""
         state, schedule = self.state, self.schedule
+        if schedule.patience is not None and state["bad_evals"] >= schedule.patience:
+            return "patience"  # a resumed run that had already stopped (a larger patience continues it)
+        if self._spent():
+            return "max_minutes"  # likewise: a larger --max-minutes continues it
         if schedule.steps is not None:
             state["position"] = state["step"]
             bar = tqdm(total=schedule.steps, initial=state["step"], desc=self.hooks.name, leave=False,
@@ -216,12 +220,9 @@ class _Run:
             self._add(figures)
             bar.update(1)
             bar.set_postfix(**{k: f"{v:.3f}" for k, v in self._means().items()}, best=f"{state['best']:.2f}")
-            spent = schedule.max_minutes is not None and state["elapsed"] > 60.0 * schedule.max_minutes
+            spent = self._spent()
             due = schedule.eval_every > 0 and state["step"] % schedule.eval_every == 0
-            if spent or due:
-                if position + 1 == len(items) and schedule.steps is None:  # the next resume starts a new epoch
-                    self.hooks.end_epoch(state["epoch"])
-                    state["epoch"], state["position"] = state["epoch"] + 1, 0
+            if spent or due:  # at an epoch's last item, the caller (or a resumed run) ends the epoch
                 if self._evaluate_and_checkpoint():
                     return "patience"
                 if spent:
@@ -229,6 +230,10 @@ class _Run:
             elif time.monotonic() - self.last_checkpoint > schedule.checkpoint_every_s:
                 self._checkpoint()
         return None
+
+    def _spent(self) -> bool:
+        budget = self.schedule.max_minutes
+        return budget is not None and self.state["elapsed"] > 60.0 * budget
 
     # -- figures, evaluation, checkpoints -----------------------------------------------------------
     def _add(self, figures: dict[str, float]) -> None:
@@ -288,10 +293,17 @@ class _Run:
         if not path.is_file():
             return False
         checkpoint = load_checkpoint(path)
-        if "loop" not in checkpoint or "trainer" not in checkpoint:
-            raise ConfigError(f"{path}: not a checkpoint of this hybrid's run loop; start the run afresh")
-        self.hooks.load_state_dict(checkpoint["trainer"])
-        self.state = checkpoint["loop"]
+        loop_state, trainer_state = checkpoint.get("loop"), checkpoint.get("trainer")
+        if not (isinstance(loop_state, dict) and isinstance(trainer_state, dict)
+                and set(loop_state) == set(self.state)):
+            raise CheckpointError(f"{path}: not a checkpoint of this hybrid's run loop; start the run afresh "
+                                  "(--overwrite)")
+        try:
+            self.hooks.load_state_dict(trainer_state)
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(f"{path}: does not fit this run (other data, model or settings?): {first}") from None
+        self.state = loop_state
         # logs may hold records written after the checkpoint: rewrite them from it
         atomic_write_text(self.out / LOG, "".join(json.dumps(r) + "\n" for r in self.state["history"]))
         if self.schedule.log_steps:
@@ -308,7 +320,8 @@ class _Run:
         history = state["history"]
         return {
             "metric": history[-1].get("metric") if history else None, "best_dev": state["best"],
-            "best_step": state["best_step"], "best_epoch": state["best_epoch"],
+            "best_step": state["best_step"],
+            "best_epoch": None if self.schedule.steps is not None else state["best_epoch"],
             "start_dev": history[0]["dev"] if history and self.schedule.eval_at_start else None,
             "steps_run": state["step"],
             "epochs_run": None if self.schedule.steps is not None else state["epoch"] + (state["position"] > 0),

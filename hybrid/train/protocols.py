@@ -13,7 +13,6 @@ in by implementing them too, with no change to the trainers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeGuard, runtime_checkable
@@ -21,9 +20,8 @@ from typing import Any, Protocol, TypeGuard, runtime_checkable
 import torch
 from torch import Tensor, nn
 
+from hybrid.decoding.rollouts import Judge
 from hybrid.models.discriminator import Judged
-
-Judge = Callable[[Tensor, Tensor, Tensor], Tensor]  # (tokens (N, L), mask (N, L), rows (N,)) -> P(real) (N,)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from hybrid.config import ReinforceConfig, save_json
 from hybrid.errors import ConfigError
 from hybrid.rewards import Reward, load_reward
 from hybrid.train.loop import Hooks, Schedule, load_step_log, run
+from hybrid.train.protocols import Policy
 from hybrid.train.rundir import claims_run_directory
 
 
@@ -55,7 +56,7 @@ class ReinforceTrainer(Hooks):
 
     name = "reinforce"
 
-    def __init__(self, policy: Any, config: ReinforceConfig, train: list, dev: list, reward: Reward):
+    def __init__(self, policy: Policy, config: ReinforceConfig, train: list, dev: list, reward: Reward):
         self.policy, self.config, self.train, self.dev, self.reward = policy, config, train, dev, reward
         self.optimizer = torch.optim.Adam(policy.model.parameters(), lr=config.lr)
         self.reference = copy.deepcopy(policy) if config.kl_weight > 0 else None  # the starting model
@@ -134,7 +135,7 @@ class ReinforceTrainer(Hooks):
 
 
 @claims_run_directory
-def reinforce(policy: Any, config: ReinforceConfig, train: list, dev: list, out_dir: str | Path,
+def reinforce(policy: Policy, config: ReinforceConfig, train: list, dev: list, out_dir: str | Path,
               resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
               reward: Reward | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Fine-tune `policy` (see hybrid.train.policies) on `train`; dev is scored every eval_every steps."""

@@ -17,6 +17,7 @@ import torch
 from hybrid.config import Seq2SeqConfig, save_json
 from hybrid.data.pairs import Pair
 from hybrid.data.parallel import Seq2SeqVocabs
+from hybrid.errors import ConfigError
 from hybrid.models.evaluation import bleu_of, translate  # noqa: F401  (re-exported)
 from hybrid.models.seq2seq import Seq2Seq
 from hybrid.models.seq2seq_io import save_seq2seq
@@ -38,9 +39,10 @@ class Seq2SeqTrainer(Hooks):
     """MLE training of a Seq2Seq model on the run loop: teacher forcing (with scheduled
     sampling), Adam, clipping; dev BLEU after every epoch."""
 
-    def __init__(self, config: Seq2SeqConfig, model: Seq2Seq, train: list[Pair], dev: list[Pair], device: str):
+    def __init__(self, config: Seq2SeqConfig, model: Seq2Seq, train: list[Pair], dev: list[Pair], device: str,
+                 skipped: int = 0):
         self.config, self.model, self.train, self.dev = config, model, train, dev
-        self.device = device
+        self.device, self.skipped = device, skipped
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         self.generator = torch.Generator(device=device)  # scheduled sampling's coin flips
         self.epoch = -1
@@ -51,7 +53,7 @@ class Seq2SeqTrainer(Hooks):
 
     def step(self, item: list[Pair], step: int, epoch: int) -> dict[str, float]:
         settings = self.config.train
-        if epoch != self.epoch:  # each epoch's coin flips are seeded, so a resumed epoch repeats them
+        if epoch != self.epoch:  # each epoch's coin flips start from a seed (a resumed epoch continues its state)
             self.epoch = epoch
             self.generator.manual_seed(settings.seed * 1000 + epoch)
         self.model.train()
@@ -74,6 +76,9 @@ class Seq2SeqTrainer(Hooks):
     def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
         summary = {**summary, "bleu_signature": self.last_scores.get("bleu_signature")}
         save_seq2seq(self.model, directory, self.config, summary)
+
+    def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
+        summary["skipped_pairs"] = self.skipped  # training pairs longer than max_length
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -99,15 +104,18 @@ def train_seq2seq(config: Seq2SeqConfig, train: list[Pair], dev: list[Pair], out
     skipped = len(train) - len(kept)
     if skipped:
         log(f"skipping {skipped} training pairs longer than max_length {settings.max_length}")
+    if not kept or not dev:
+        raise ConfigError(f"nothing to train on: {len(kept)} training pairs of at most max_length "
+                          f"{settings.max_length} tokens, {len(dev)} dev pairs")
     seed_everything(settings.seed)
     vocabs = Seq2SeqVocabs.build(kept, config.model.src_min_freq, config.model.tgt_min_freq)
     model = Seq2Seq(config.model, vocabs).to(device)
     save_json(config, out / "config.json")
-    trainer = Seq2SeqTrainer(config, model, kept, dev, device)
+    trainer = Seq2SeqTrainer(config, model, kept, dev, device, skipped)
     schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,
                         seed=settings.seed)
     summary = run(trainer, schedule, out, resume, progress, log)
-    return {**summary, "skipped_pairs": skipped}
+    return summary
 
 
 def _batches(pairs: list[Pair], batch_size: int, seed: int) -> list[list[Pair]]:

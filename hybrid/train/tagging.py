@@ -16,6 +16,7 @@ import torch
 
 from hybrid.config import DataConfig, TaggerConfig, atomic_write_text, save_json
 from hybrid.data.batching import TaggerVocabs
+from hybrid.data.lines import nonempty
 from hybrid.data.readers import read_sentences
 from hybrid.data.sentence import Sentence
 from hybrid.encoders import load_word_vectors
@@ -40,7 +41,7 @@ def read_tagged(path: str | Path, data: DataConfig, require_tags: bool = True) -
 def split_dev(sentences: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
     """Hold out a seeded random `fraction` of the training sentences as a dev set."""
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"dev fraction must be between 0 and 1, got {fraction}")
+        raise ConfigError(f"dev fraction must be between 0 and 1, got {fraction}")
     order = list(range(len(sentences)))
     random.Random(seed).shuffle(order)
     n_dev = max(1, round(fraction * len(sentences)))
@@ -48,7 +49,7 @@ def split_dev(sentences: list[Any], fraction: float, seed: int) -> tuple[list[An
     train = [s for i, s in enumerate(sentences) if i not in dev_idx]
     dev = [s for i, s in enumerate(sentences) if i in dev_idx]
     if not train:
-        raise ValueError(f"too few sentences ({len(sentences)}) to hold out a dev set")
+        raise ConfigError(f"too few sentences ({len(sentences)}) to hold out a dev set: give --dev or more data")
     return train, dev
 
 
@@ -92,9 +93,9 @@ def train_tagger(
                          f"({'auto or label_accuracy' if ctc else 'auto, f1 or accuracy'})")
     read: Callable[[str | Path], list[Any]] = read_labelled_pairs if ctc else (
         lambda path: read_tagged(path, config.data))
-    train = read(train_path)
+    train = nonempty(read(train_path), train_path)
     if dev_path is not None:
-        dev = read(dev_path)
+        dev = nonempty(read(dev_path), dev_path)
     else:
         train, dev = split_dev(train, config.train.dev_fraction, config.train.seed)
     save_json(config, out_dir / "config.json")

@@ -92,11 +92,11 @@ class TaggerTrainer(Hooks):
         if self.config.train.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
         self.optimizer.step()
-        return {"loss": loss.item(), "weight": size}
+        return {"loss": loss.item(), "lr": self.optimizer.param_groups[0]["lr"], "weight": size}
 
     def evaluate(self) -> dict[str, Any]:
         scores = self._evaluate(self.dev_items)
-        return {"metric": self.metric, "score": scores[self.metric], "lr": self.optimizer.param_groups[0]["lr"]}
+        return {"metric": self.metric, "score": scores[self.metric]}
 
     def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
         save_tagger(self.model, directory, self.config, summary)

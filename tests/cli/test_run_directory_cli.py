@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
@@ -22,3 +23,22 @@ def test_train_refuses_a_previous_run_and_overwrite_starts_over(tmp_path):
     assert (tmp_path / "run" / "model" / "model.safetensors").read_bytes() == weights
     assert runner.invoke(cli, [*args, "--seed", "7", "--overwrite"]).exit_code == 0
     assert (tmp_path / "run" / "model" / "model.safetensors").read_bytes() != weights
+
+
+@pytest.mark.parametrize("command", ["train", "seq2seq", "lm-train"])
+def test_empty_training_or_dev_files_are_refused_with_their_name(tmp_path, command):
+    data = write_conll_file(tmp_path / "train.txt", n=8)
+    lines = tmp_path / "lines.txt"
+    lines.write_text("the cat sat\na dog ran\n", encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    args = {
+        "train": ["train", "--train", str(empty), "--dev", str(data)],
+        "seq2seq": ["seq2seq", "train", "--train-src", str(lines), "--train-tgt", str(lines), "--dev-src", str(empty),
+                    "--dev-tgt", str(empty)],
+        "lm-train": ["lm-train", "--train", str(lines), "--dev", str(empty)],
+    }[command]
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "run"), "-q"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"Error: {empty}: " in result.output, result.output
+    assert not (tmp_path / "run" / "model").exists()

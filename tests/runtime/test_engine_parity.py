@@ -157,3 +157,16 @@ def test_a_directory_without_decoding_tensors_is_refused_and_auto_uses_torch(tmp
     assert choose_engine("auto", config.model, 1, directory) == "torch"
     with pytest.raises(ConfigError, match="decoding tensors"):
         load_onnx_tagger(directory)
+
+
+def test_scales_set_on_a_live_layer_are_saved_in_the_config_both_engines_read(tmp_path):
+    import hybrid
+
+    directory, _ = saved_model(tmp_path, "hmm", "model", {})
+    tagger = hybrid.load_model(directory)
+    tagger.layer.prior_scale, tagger.layer.transition_scale = 0.25, 0.75  # as tune_hmm_scales leaves it
+    copy = hybrid.save_model(tagger, tmp_path / "tuned")
+    reloaded = load_tagger(copy)
+    assert (reloaded.layer.prior_scale, reloaded.layer.transition_scale) == (0.25, 0.75)
+    sentences = random_sentences(reloaded.vocabs.words.tokens[2:], 40, seed=4)
+    assert load_onnx_tagger(copy).tag(sentences) == reloaded.tag(sentences) == tagger.tag(sentences)
