@@ -53,7 +53,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
                                   "plain values)") from None
         raise CheckpointError(f"{path}: refused: the checkpoint names {found.group(1)}, code that loading it "
                               "would run; hybrid loads tensors and plain values only") from None
-    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+    except Exception as exc:  # torch.load of a damaged file raises many kinds (IndexError, RuntimeError, ...)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(state, dict) or "rng" not in state:
