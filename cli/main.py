@@ -36,6 +36,10 @@ class HybridGroup(click.Group):
             ctx.exit(0)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except OSError as exc:  # a file that cannot be read or written: say which, and why
+            if ctx.meta.get(DEBUG) or exc.filename is None:
+                raise
+            raise click.ClickException(f"{exc.filename}: {exc.strerror or exc}") from None
         except Exception as exc:
             if ctx.meta.get(DEBUG):
                 raise

@@ -54,8 +54,11 @@ def atomic_text_output(path: str | Path) -> Iterator[TextIO]:
         return
     path = Path(path)
     mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644  # mkstemp gives 0o600
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
-                               suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
+                                   suffix=".tmp")
+    except OSError as exc:  # name the output, not the temporary file it would have been written through
+        raise OSError(exc.errno, f"cannot write here ({exc.strerror})", str(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle

@@ -44,3 +44,11 @@ def test_a_closed_pipe_ends_quietly_with_status_0(tmp_path):
     result = subprocess.run(["bash", "-c", shell], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "the\tDET\n" and result.stderr == ""
+
+
+@pytest.mark.skipif(not Path("/proc/version").is_file(), reason="needs Linux's /proc")
+def test_an_unwritable_output_names_the_file():
+    result = CliRunner().invoke(cli, ["tag", "-o", "/proc/version"], input="the cat\n")  # even root cannot
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("Error: /proc/version: cannot write here")
+    assert len(result.output.strip().splitlines()) == 1
