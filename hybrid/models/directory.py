@@ -8,6 +8,7 @@ without importing torch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ V = TypeVar("V")
 FORMAT = TAGGER.format
 FORMAT_VERSION = 1
 FILES = ("config.json", "vocab.json", "model.safetensors")
+CHECKSUMMED = ("vocab.json", "model.safetensors")  # their SHA-256 is recorded in config.json
 # a tagger's model.safetensors also holds its layer's decoding tensors under this prefix
 # (`StructuredLayer.decoding_tensors`): what the torch-free engine decodes with
 DECODING_PREFIX = "decoding."
@@ -47,6 +49,7 @@ def read_model_config(directory: str | Path, fmt: str, version: int, cls: type[C
     data = read_json_object(directory / "config.json")
     found, found_version = data.pop("format", None), data.pop("format_version", None)
     data.pop("hybrid_version", None)
+    data.pop("checksums", None)  # checked where the files are read (`read_model_files`)
     if found != fmt:
         raise ModelLoadError(f"{directory}: format {found!r} is not a {fmt!r} model")
     if found_version != version:
@@ -76,6 +79,30 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_checksums(directory: Path) -> None:
+    """Refuse a model directory whose vocab.json or model.safetensors is not the file it was saved
+    with (swapped, edited or damaged), as recorded in config.json; directories saved before
+    checksums were recorded pass unchecked."""
+    sums = read_json_object(directory / "config.json").get("checksums")
+    if sums is None:
+        return
+    if not isinstance(sums, dict):
+        raise ModelLoadError(f"{directory}/config.json: 'checksums' must be an object of file names and SHA-256s")
+    for name in CHECKSUMMED:
+        if file_sha256(directory / name) != sums.get(name):
+            raise ModelLoadError(f"{directory}/{name} is not the file this model was saved with (its SHA-256 "
+                                 "differs from config.json's): the directory was changed after saving")
+
+
 def read_config(directory: str | Path) -> TaggerConfig:
     """The TaggerConfig of a saved tagger, after checking its format and version."""
     return read_model_config(directory, FORMAT, FORMAT_VERSION, TaggerConfig)
@@ -100,8 +127,10 @@ def read_model_files(
 ) -> tuple[object, dict[str, W]]:
     """The vocabularies and the weights (read by safetensors' torch or numpy `load_file`).
 
-    `vocabs_from_dict` builds the vocabularies from vocab.json (a tagger's by default).
+    `vocabs_from_dict` builds the vocabularies from vocab.json (a tagger's by default). Both files
+    must be the ones the model was saved with (`verify_checksums`).
     """
+    verify_checksums(directory)
     try:
         vocabs = vocabs_from_dict(json.loads((directory / "vocab.json").read_text(encoding="utf-8")))
         state = load_file(str(directory / "model.safetensors"))

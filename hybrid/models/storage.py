@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 import hybrid
 from hybrid.config import to_dict
 from hybrid.errors import ModelLoadError
+from hybrid.models.directory import CHECKSUMMED, file_sha256
 
 
 def write_model_directory(
@@ -27,20 +28,22 @@ def write_model_directory(
 ) -> Path:
     """Write a model to `directory` through a temporary sibling renamed into place, so a crash
     never leaves half a model. half=True stores float weights as float16 (loaded back in the
-    model's dtype), except those whose names start with `keep_float32`. A hand-written README.md / LICENSE.txt
-    already in the directory is kept."""
+    model's dtype), except those whose names start with `keep_float32`. config.json records the
+    SHA-256 of vocab.json and model.safetensors, which every loader checks (a swapped or damaged
+    file is refused). A hand-written README.md / LICENSE.txt already in the directory is kept."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
     try:
-        header = {"format": fmt, "format_version": version, "hybrid_version": hybrid.__version__}
-        (tmp / "config.json").write_text(json.dumps({**header, **to_dict(config)}, indent=2) + "\n", encoding="utf-8")
         (tmp / "vocab.json").write_text(json.dumps(vocab) + "\n", encoding="utf-8")
         state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
         if half:
             state = {k: v.half() if v.is_floating_point() and not (keep_float32 and k.startswith(keep_float32))
                      else v for k, v in state.items()}
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": fmt})
+        header = {"format": fmt, "format_version": version, "hybrid_version": hybrid.__version__,
+                  "checksums": {name: file_sha256(tmp / name) for name in CHECKSUMMED}}
+        (tmp / "config.json").write_text(json.dumps({**header, **to_dict(config)}, indent=2) + "\n", encoding="utf-8")
         if training is not None:
             (tmp / "training.json").write_text(json.dumps(training, indent=2) + "\n", encoding="utf-8")
         for name in ("README.md", "LICENSE.txt"):

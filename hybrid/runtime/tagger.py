@@ -65,6 +65,18 @@ def has_decoding_tensors(directory: Path) -> bool:
         return False
 
 
+def check_sizes(vocabs: TaggerVocabs, state: dict[str, np.ndarray]) -> None:
+    """Every vocabulary's size against the rows of the weights it indexes, as torch's
+    load_state_dict checks them (ModelLoadError: vocab.json does not belong to these weights)."""
+    sizes = {"word_embedding.weight": len(vocabs.words), "projection.bias": len(vocabs.tags),
+             "char_encoder.embedding.weight": len(vocabs.chars),
+             **{f"feature_embeddings.{i}.weight": len(v) for i, v in enumerate(vocabs.features)}}
+    for name, size in sizes.items():
+        if name in state and state[name].shape[0] != size:
+            raise ModelLoadError(f"vocab.json does not fit the weights: {name} has {state[name].shape[0]} rows "
+                                 f"for a vocabulary of {size}")
+
+
 def even_groups(sentences: Sequence[Sentence], batch_size: int) -> list[list[int]]:
     """Length-sorted groups of at most `batch_size` sentences, none longer than SPREAD x the group's shortest + 2.
 
@@ -98,6 +110,7 @@ class OnnxTagger:
         if DECODING_PREFIX + "transitions" not in state:
             raise ConfigError(f"the ONNX runtime cannot run this model: {NO_DECODING_TENSORS}")
         state = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in state.items()}
+        check_sizes(vocabs, state)
         self.vocabs = vocabs
         self.tag_names = vocabs.tags.tokens
         try:

@@ -11,6 +11,7 @@ reason that `hybrid tag --engine auto` turns into the torch engine.
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 from pathlib import Path
 
@@ -153,6 +154,9 @@ def test_a_directory_without_decoding_tensors_is_refused_and_auto_uses_torch(tmp
     directory, config = saved_model(tmp_path, "hmm", "model", {"hmm_prior_scale": 0.25})
     weights = directory / "model.safetensors"
     save_file({k: v for k, v in load_file(str(weights)).items() if not k.startswith("decoding.")}, str(weights))
+    config_file = directory / "config.json"  # as saved by an older hybrid: no checksums either
+    config_file.write_text(json.dumps({k: v for k, v in json.loads(config_file.read_text()).items()
+                                       if k != "checksums"}))
     assert "decoding tensors" in unsupported(config.model, 1, directory)
     assert choose_engine("auto", config.model, 1, directory) == "torch"
     with pytest.raises(ConfigError, match="decoding tensors"):
