@@ -16,6 +16,8 @@ from hybrid.models.registry import SEQ2SEQ
 def info(directory, as_json: bool) -> None:
     """Show a model's configuration, tag set and training figures (default: the bundled model)."""
     from hybrid.config import to_dict
+    from hybrid.errors import ModelLoadError
+    from hybrid.models.directory import read_vocab_json
     from hybrid.models.io import default_model_path, read_config, read_training
 
     directory = directory or default_model_path()
@@ -23,10 +25,13 @@ def info(directory, as_json: bool) -> None:
         _seq2seq_info(directory, as_json)
         return
     config = read_config(directory)
-    vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+    vocab = read_vocab_json(directory)
     ctc = config.model.layer == "ctc"
-    # a CTC model's: its labels, blank left out
-    tags = vocab["labels"]["tokens"][1:] if ctc else vocab["tags"]["tokens"]
+    try:  # a CTC model's: its labels, blank left out
+        tags = vocab["labels"]["tokens"][1:] if ctc else vocab["tags"]["tokens"]
+        sizes = {"inputs": len(vocab["inputs"]["tokens"])} if ctc else {"words": len(vocab["words"]["tokens"])}
+    except (KeyError, TypeError):
+        raise ModelLoadError(f"{directory}/vocab.json: not the vocabulary of a {config.model.layer} tagger") from None
     training = read_training(directory)
     if as_json:
         click.echo(json.dumps({"model": str(directory), "config": to_dict(config), "tags": tags,
@@ -44,16 +49,16 @@ def info(directory, as_json: bool) -> None:
     if ctc:
         click.echo(f"encoder    {m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
                    f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
-        click.echo(f"inputs     tokens ({len(vocab['inputs']['tokens'])}, dim {m.word_dim})")
+        click.echo(f"inputs     tokens ({sizes['inputs']}, dim {m.word_dim})")
     elif m.layer == "hmm-classic":
         click.echo(f"model      bigram HMM from counts, no network "
                    f"(smoothing: transitions {m.hmm_transition_smoothing}, "
                    f"emissions {m.hmm_emission_smoothing}; words seen <= {m.hmm_rare_words}x -> unknown-word classes)")
-        click.echo(f"inputs     {len(vocab['words']['tokens'])} symbols (words and unknown-word classes)")
+        click.echo(f"inputs     {sizes['words']} symbols (words and unknown-word classes)")
     else:
         click.echo(f"encoder    {m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
                    f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
-        click.echo(f"inputs     words ({len(vocab['words']['tokens'])}, dim {m.word_dim}), chars ({m.char_encoder}), "
+        click.echo(f"inputs     words ({sizes['words']}, dim {m.word_dim}), chars ({m.char_encoder}), "
                    f"features {list(d.feature_columns) or 'none'}")
     if ctc:
         click.echo(f"data       format {d.format} (input tokens<TAB>labels)")
@@ -71,12 +76,16 @@ def info(directory, as_json: bool) -> None:
 
 def _seq2seq_info(directory, as_json: bool) -> None:
     from hybrid.config import to_dict
-    from hybrid.models.directory import read_training
+    from hybrid.errors import ModelLoadError
+    from hybrid.models.directory import read_training, read_vocab_json
     from hybrid.models.seq2seq_io import read_seq2seq_config
 
     config = read_seq2seq_config(directory)
-    vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
-    sizes = {side: len(vocab[side]["tokens"]) for side in ("source", "target")}
+    vocab = read_vocab_json(directory)
+    try:
+        sizes = {side: len(vocab[side]["tokens"]) for side in ("source", "target")}
+    except (KeyError, TypeError):
+        raise ModelLoadError(f"{directory}/vocab.json: not the vocabulary of a seq2seq model") from None
     training = read_training(directory)
     if as_json:
         click.echo(json.dumps({"model": str(directory), "config": to_dict(config), "vocabulary": sizes,

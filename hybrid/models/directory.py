@@ -103,6 +103,13 @@ def verify_checksums(directory: Path) -> None:
                                  "differs from config.json's): the directory was changed after saving")
 
 
+def read_vocab_json(directory: str | Path) -> dict[str, Any]:
+    """A model directory's vocab.json as saved (checksums checked), for describing the model."""
+    directory = Path(directory)
+    verify_checksums(directory)
+    return read_json_object(directory / "vocab.json")
+
+
 def read_config(directory: str | Path) -> TaggerConfig:
     """The TaggerConfig of a saved tagger, after checking its format and version."""
     return read_model_config(directory, FORMAT, FORMAT_VERSION, TaggerConfig)

@@ -55,14 +55,15 @@ def unsupported(model: ModelConfig, k: int = 1, directory: str | Path | None = N
 
 
 def has_decoding_tensors(directory: Path) -> bool:
-    """Whether model.safetensors holds the decoding tensors (reads the header only)."""
+    """Whether model.safetensors holds the decoding tensors (reads the header only). A file that
+    cannot be read counts as holding them: loading it then reports what is wrong with it."""
     from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(directory / "model.safetensors"), framework="numpy") as weights:
             return DECODING_PREFIX + "transitions" in weights.keys()  # noqa: SIM118 (no __contains__)
     except (OSError, SafetensorError):
-        return False
+        return True
 
 
 def check_sizes(vocabs: TaggerVocabs, state: dict[str, np.ndarray]) -> None:
