@@ -30,6 +30,8 @@ LM = LanguageModelConfig()  # the defaults: the CLI and the Python API run the s
 @click.option("--epochs", type=click.IntRange(1), default=LM.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=LM.batch_size, show_default=True)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=LM.lr, show_default=True)
+@click.option("--max-length", type=click.IntRange(1), default=LM.max_length, show_default=True,
+              help="Sentences longer than this (tokens) are skipped, and counted.")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=LM.seed, show_default=True)
 @click.option("--overwrite", is_flag=True,
@@ -38,7 +40,7 @@ LM = LanguageModelConfig()  # the defaults: the CLI and the Python API run the s
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt (same data and settings).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def lm_train(train_file, dev_file, out_dir, embedding_dim, hidden_size, layers, cell, dropout, min_freq, epochs,
-             batch_size, lr, max_minutes, seed, resume, overwrite, quiet) -> None:
+             batch_size, lr, max_length, max_minutes, seed, resume, overwrite, quiet) -> None:
     """Train an unconditional sentence generator by maximum likelihood.
 
     Its model directory is the generator of unconditional adversarial training:
@@ -54,7 +56,7 @@ def lm_train(train_file, dev_file, out_dir, embedding_dim, hidden_size, layers, 
 
     config = LanguageModelConfig(embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=layers, cell=cell,
                                  dropout=dropout, min_freq=min_freq, epochs=epochs, batch_size=batch_size, lr=lr,
-                                 max_minutes=max_minutes, seed=seed)
+                                 max_length=max_length, max_minutes=max_minutes, seed=seed)
     train, dev = nonempty(read_parallel(train_file), train_file), nonempty(read_parallel(dev_file), dev_file)
     model = TextLanguageModel.build(config, [p.inputs for p in train])
     summary = train_language_model(model, train, dev, out_dir, progress=not quiet, log=click.echo, resume=resume,

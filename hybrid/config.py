@@ -361,6 +361,7 @@ class LanguageModelConfig(Checked):
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "embedding_dim": SIZE, "hidden_size": SIZE, "num_layers": Range(1, 100), "dropout": DROPOUT,
         "min_freq": COUNT, "epochs": COUNT, "batch_size": COUNT, "lr": POSITIVE, "max_minutes": POSITIVE,
+        "max_length": COUNT,
     }
 
     embedding_dim: int = 64
@@ -373,6 +374,7 @@ class LanguageModelConfig(Checked):
     batch_size: int = 64
     lr: float = 1e-3
     max_minutes: float | None = None
+    max_length: int = 200  # longest sentence (tokens) trained or scored on; longer ones are skipped and counted
     seed: int = 1
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from hybrid.data.pairs import Pair
+from hybrid.errors import ConfigError
 from hybrid.models.language_model_io import TextLanguageModel
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.policies import FixedLengthLMPolicy, LanguageModelPolicy
@@ -65,6 +66,22 @@ def train_language_model(model: TextLanguageModel, train: list[Pair], dev: list[
                          resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Train `model` (its config has the schedule) on the `inputs` of `train`; returns the summary."""
     config = model.config
+    log = log or (lambda message: None)
+    train, skipped_train = _within(train, config.max_length)
+    dev, skipped_dev = _within(dev, config.max_length)
+    if skipped_train or skipped_dev:  # one 200,000-word line would need tens of GB of logits
+        log(f"skipping {skipped_train} training and {skipped_dev} dev sentences longer than max_length "
+            f"{config.max_length}")
+    if not train or not dev:
+        raise ConfigError(f"nothing to train on: {len(train)} training and {len(dev)} dev sentences of at most "
+                          f"max_length {config.max_length} tokens")
     trainer = LanguageModelTrainer(LanguageModelPolicy(model), train, dev, config.lr, config.batch_size, config.seed)
     schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
     return run(trainer, schedule, out_dir, resume, progress, log)
+
+
+def _within(sentences: list[Pair], max_length: int) -> tuple[list[Pair], int]:
+    """The sentences of at most `max_length` tokens, and how many were longer."""
+    kept = [p for p in sentences if len(p.inputs) <= max_length]
+    return kept, len(sentences) - len(kept)
+

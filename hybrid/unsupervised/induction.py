@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from hybrid.errors import ModelLoadError
+from hybrid.errors import ConfigError, ModelLoadError
 
 CONFIG_FILE, PARAMS_FILE = "induction.json", "model.safetensors"
 _SHAPES = (
@@ -219,6 +219,9 @@ def induce(
     from hmmlearn.hmm import CategoricalHMM
 
     sentences = [s for s in sentences if len(s)]
+    if not any(len(s) > 1 for s in sentences):  # Baum-Welch re-estimates A from word pairs
+        raise ConfigError(f"induction needs a sentence of at least two words to learn transitions from "
+                          f"(got {len(sentences)} sentence(s) of one word or none)")
     coder = WordCoder.fit(sentences, config.min_count, config.lowercase)
     x, lengths = coder.to_hmmlearn(sentences)
     hmm = CategoricalHMM(n_components=config.states, n_features=len(coder), n_iter=1, tol=0.0,

@@ -88,6 +88,7 @@ def world(tmp_path_factory):
             (bad / f"{name}.txt").write_bytes(content)
     (bad / "ragged.txt").write_text("the DT B-NP\ncat NN\n", encoding="utf-8")
     (bad / "short.tgt").write_text("w1\n", encoding="utf-8")  # fewer lines than its sources
+    (bad / "one-word.txt").write_text("word\n", encoding="utf-8")  # nothing for Baum-Welch's transitions
     return root
 
 
@@ -143,6 +144,9 @@ def _cases(root: Path) -> list[tuple[str, list[str], str | None]]:
         if "conll" in slot or slot.startswith(tagged):
             cases.append((f"{slot} / ragged", [str(root / "bad" / "ragged.txt") if a == "FILE" else a for a in args],
                           "ragged.txt"))
+        if slot == "induce":
+            cases.append((f"{slot} / one word", [str(root / "bad" / "one-word.txt") if a == "FILE" else a
+                                                 for a in args], None))
         if slot.endswith(("--train-tgt", "--dev-tgt", "--references")):
             cases.append((f"{slot} / fewer lines", [str(root / "bad" / "short.tgt") if a == "FILE" else a
                                                     for a in args], "short"))

@@ -97,3 +97,17 @@ def test_lm_train_reports_a_bad_line(tmp_path):
     result = CliRunner().invoke(cli, ["lm-train", "--train", str(tmp_path / "t.txt"), "--dev", str(tmp_path / "t.txt"),
                                       "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "t.txt:2" in result.output and "empty line" in result.output
+
+
+def test_lm_train_skips_sentences_longer_than_max_length(tmp_path):
+    train, dev = tmp_path / "train.txt", tmp_path / "dev.txt"
+    train.write_text("the cat sat\n" + " ".join(["word"] * 5000) + "\na dog ran\n", encoding="utf-8")
+    dev.write_text("the dog sat\n", encoding="utf-8")
+    args = ["lm-train", "--train", str(train), "--dev", str(dev), "--epochs", "1", "--hidden-size", "8",
+            "--embedding-dim", "8", "--max-length", "100", "-q"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "skipping 1 training and 0 dev sentences longer than max_length 100" in result.output
+    dev.write_text(" ".join(["word"] * 500) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "run2")])
+    assert result.exit_code == 1 and "nothing to train on" in result.output and "Traceback" not in result.output
