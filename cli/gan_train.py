@@ -6,7 +6,7 @@ import json
 
 import click
 
-from cli.params import MODEL_DIR
+from cli.params import MODEL_DIR, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import GANConfig
 
@@ -60,11 +60,7 @@ GAN = GANConfig()  # the defaults: the CLI and the Python API run the same exper
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=GAN.seed, show_default=True)
 @data_options
-@click.option("--overwrite", is_flag=True,
-              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
-                   "replaced). Without it (or --resume) such an --out is refused.")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@run_options
 def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_samples, pretrain_d_steps, rounds, samples,
               batch_size, g_lr, d_lr, baseline, mle_every, task_reward, task_weight, label_smoothing, mismatched,
               max_length, d_hidden, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,

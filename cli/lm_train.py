@@ -6,6 +6,7 @@ import json
 
 import click
 
+from cli.params import run_options
 from hybrid.config import LanguageModelConfig
 
 FILE = click.Path(exists=True, dir_okay=False)
@@ -34,11 +35,7 @@ LM = LanguageModelConfig()  # the defaults: the CLI and the Python API run the s
               help="Sentences longer than this (tokens) are skipped, and counted.")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=LM.seed, show_default=True)
-@click.option("--overwrite", is_flag=True,
-              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
-                   "replaced). Without it (or --resume) such an --out is refused.")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt (same data and settings).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@run_options
 def lm_train(train_file, dev_file, out_dir, embedding_dim, hidden_size, layers, cell, dropout, min_freq, epochs,
              batch_size, lr, max_length, max_minutes, seed, resume, overwrite, quiet) -> None:
     """Train an unconditional sentence generator by maximum likelihood.

@@ -1,13 +1,16 @@
-"""Validated Click parameter types shared by the commands."""
+"""Validated Click parameter types and option groups shared by the commands."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from hybrid.errors import ModelLoadError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:  # the commands import torch models lazily, for a fast start
     from hybrid.models.ctc import CTCModel
@@ -122,3 +125,19 @@ def load_ctc_model(model_dir: Path) -> CTCModel:
 COLUMN = ColumnType()
 MODEL_DIR = ModelDirType()
 FORMATS = click.Choice(["conll", "conllu", "text"])
+
+
+def run_options(command: F) -> F:
+    """--overwrite, --resume and --quiet: how every trainer treats its run directory and terminal."""
+    for option in reversed([
+        click.option("--overwrite", is_flag=True,
+                     help="Start over in an --out that holds a previous run (its model, logs and checkpoint "
+                          "are replaced). Without it (or --resume) such an --out is refused."),
+        click.option("--resume", is_flag=True,
+                     help="Continue the run in --out from its checkpoint.pt (same data and settings; more "
+                          "epochs, steps, patience or time may be given)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
+    ]):
+        command = option(command)
+    return command
+

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from cli.params import MODEL_DIR
+from cli.params import MODEL_DIR, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import ReinforceConfig
 
@@ -39,11 +39,7 @@ RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same 
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=RL.seed, show_default=True)
 @data_options
-@click.option("--overwrite", is_flag=True,
-              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
-                   "replaced). Without it (or --resume) such an --out is refused.")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@run_options
 def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size, lr, mle_weight, entropy_weight,
                 kl_weight, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
                 resume, overwrite, quiet) -> None:

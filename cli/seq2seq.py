@@ -7,7 +7,7 @@ import json
 
 import click
 
-from cli.params import DEVICE
+from cli.params import DEVICE, run_options
 
 # option name -> (config section, field); unset options keep the --config / default value
 OVERRIDES = {
@@ -62,11 +62,7 @@ def seq2seq() -> None:
 @click.option("--config", "config_file", type=FILE, default=None,
               help="JSON config (sections model, train); command-line options override it.")
 @click.option("--device", type=DEVICE, default="cpu", show_default=True, help="torch device, e.g. cuda.")
-@click.option("--overwrite", is_flag=True,
-              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
-                   "replaced). Without it (or --resume) such an --out is refused.")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@run_options
 def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, resume, overwrite, quiet,
           **options) -> None:
     """Train a seq2seq model with teacher forcing; the best model by dev BLEU goes to OUT/model.

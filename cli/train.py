@@ -7,7 +7,7 @@ import json
 
 import click
 
-from cli.params import COLUMN, DEVICE
+from cli.params import COLUMN, DEVICE, run_options
 
 # option name -> (config section, field); options left unset keep the --config / default value
 OVERRIDES = {
@@ -100,11 +100,7 @@ OVERRIDES = {
               help="JSON config (sections data, model, train); command-line options override it.")
 @click.option("--device", type=DEVICE, default="cpu", show_default=True,
               help="torch device to train on, e.g. cuda.")
-@click.option("--overwrite", is_flag=True,
-              help="Start over in an --out that holds a previous run (its model, logs and checkpoint are "
-                   "replaced). Without it (or --resume) such an --out is refused.")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt after an interruption.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@run_options
 def train(train_file, dev_file, out_dir, config_file, device, resume, overwrite, quiet, **options) -> None:
     """Train a tagger; the best model (by dev score) is saved to OUT/model.
 
