@@ -45,8 +45,9 @@ OVERRIDES = {
               help="Tag column (index, -1 = last, or CoNLL-U field such as upos, xpos).  [default: -1]")
 @click.option("--feature-column", type=COLUMN, multiple=True,
               help="Extra input column with its own embedding, e.g. the POS column 1 of CoNLL-2000. Repeatable.")
-@click.option("--encoder", type=click.Choice(["lstm", "gru", "rnn", "peephole"]), default=None,
-              help="Recurrent encoder cell.  [default: lstm]")
+@click.option("--encoder", type=click.Choice(["lstm", "gru", "rnn", "peephole", "jordan"]), default=None,
+              help="Recurrent encoder cell: lstm, gru, rnn (Elman), peephole (LSTM with peepholes) or jordan "
+                   "(recurrence on the previous step's output; tags with the torch engine).  [default: lstm]")
 @click.option("--layer", type=click.Choice(["crf", "softmax", "hmm", "hmm-classic", "ctc"]), default=None,
               help="Structured output layer: crf, softmax (no structure), hmm (the DNN-HMM "
                    "hybrid: posteriors over the tag prior, transitions from tag-bigram counts), "

@@ -202,7 +202,7 @@ class ModelConfig(Checked):
     char_encoder: typing.Literal["lstm", "cnn", "none"] = "lstm"
     char_dim: int = 30
     char_hidden: int = 50
-    encoder: typing.Literal["lstm", "gru", "rnn", "peephole"] = "lstm"
+    encoder: typing.Literal["lstm", "gru", "rnn", "peephole", "jordan"] = "lstm"
     hidden_size: int = 200
     num_layers: int = 1
     bidirectional: bool = True

@@ -1,4 +1,5 @@
-"""Recurrent sentence encoders: Elman RNN, LSTM, GRU, peephole LSTM; bidirectional, stacked.
+"""Recurrent sentence encoders: Elman RNN, Jordan network, LSTM, GRU, peephole LSTM; bidirectional,
+stacked.
 
 One call convention for every cell: x (B, T, D) with a right-padded mask (B, T) in,
 (B, T, output_size) out, zeros at padded positions. Torch's own cells run on packed
@@ -10,10 +11,12 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from hybrid.encoders.jordan import JordanRNN
 from hybrid.encoders.peephole import PeepholeLSTM
 from hybrid.encoders.shapes import check_sequence_batch
 
-CELLS = ("rnn", "lstm", "gru", "peephole")
+CELLS = ("rnn", "lstm", "gru", "peephole", "jordan")
+OWN_CELLS = ("peephole", "jordan")  # hybrid's own layers (a Python time loop), not torch's
 TorchRNN = type[nn.RNN] | type[nn.LSTM] | type[nn.GRU]  # torch's layers: one constructor signature
 _TORCH_CELLS: dict[str, TorchRNN] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -21,7 +24,8 @@ _TORCH_CELLS: dict[str, TorchRNN] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.G
 class RNNEncoder(nn.Module):
     """x (B, T, D) with mask (B, T) -> (B, T, output_size); zeros at padded positions.
 
-    cell: "rnn" (Elman, tanh), "lstm", "gru" (torch's) or "peephole" (PeepholeLSTM).
+    cell: "rnn" (Elman, tanh), "lstm", "gru" (torch's), "peephole" (PeepholeLSTM) or "jordan"
+    (JordanRNN: the recurrence is on each step's output).
     dropout applies to the outputs of every layer but the last, as in torch.
     """
 
@@ -42,6 +46,8 @@ class RNNEncoder(nn.Module):
         self.rnn: nn.Module
         if cell == "peephole":
             self.rnn = PeepholeLSTM(input_size, hidden_size, num_layers, bidirectional, dropout)
+        elif cell == "jordan":
+            self.rnn = JordanRNN(input_size, hidden_size, num_layers, bidirectional, dropout)
         else:
             # torch warns about dropout with a single layer, where it does nothing anyway
             self.rnn = _TORCH_CELLS[cell](
@@ -57,7 +63,7 @@ class RNNEncoder(nn.Module):
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """x (B, T, input_size) float, mask (B, T) bool right-padded -> (B, T, output_size)."""
         lengths = check_sequence_batch(x, mask, self.input_size)
-        if self.cell == "peephole":
+        if self.cell in OWN_CELLS:
             return self.rnn(x, mask)
         if x.shape[0] == 0:  # packing rejects an empty batch
             return x.new_zeros(0, x.shape[1], self.output_size)

@@ -31,6 +31,7 @@ CHAR_CACHE_LIMIT = 200_000  # as CharFeatureCache
 CHAR_BATCH = 128  # new word forms encoded per run of the char graph
 SPREAD = 1.3  # longest / shortest sentence length of a batch, about (see `even_groups`)
 
+TORCH_ONLY_ENCODERS = ("jordan",)  # encoders with no ONNX graph (yet)
 NO_DECODING_TENSORS = ("the model was saved without its decoding tensors (by an older hybrid); "
                        "load and save it again to run it on ONNX Runtime")
 
@@ -49,6 +50,8 @@ def unsupported(model: ModelConfig, k: int = 1, directory: str | Path | None = N
         return "k-best decoding (k > 1) runs on torch"
     if model.layer not in ("crf", "softmax", "hmm"):
         return f"the {model.layer} layer runs on torch"
+    if model.encoder in TORCH_ONLY_ENCODERS:
+        return f"the {model.encoder} encoder runs on torch"
     if directory is not None and not has_decoding_tensors(Path(directory)):
         return NO_DECODING_TENSORS
     return None
