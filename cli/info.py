@@ -7,7 +7,7 @@ import json
 import click
 
 from cli.params import MODEL_DIR, model_kind
-from hybrid.models.registry import SEQ2SEQ
+from hybrid.models.registry import CLASSIFIER, SEQ2SEQ
 
 
 @click.command()
@@ -23,6 +23,9 @@ def info(directory, as_json: bool) -> None:
     directory = directory or default_model_path()
     if model_kind(directory) is SEQ2SEQ:
         _seq2seq_info(directory, as_json)
+        return
+    if model_kind(directory) is CLASSIFIER:
+        _classifier_info(directory, as_json)
         return
     config = read_config(directory)
     vocab = read_vocab_json(directory)
@@ -102,3 +105,32 @@ def _seq2seq_info(directory, as_json: bool) -> None:
     if training:
         click.echo(f"training   best dev BLEU {training.get('best_dev', float('nan')):.2f} at epoch "
                    f"{training.get('best_epoch', training.get('best_step'))}")
+
+
+def _classifier_info(directory, as_json: bool) -> None:
+    from hybrid.config import to_dict
+    from hybrid.errors import ModelLoadError
+    from hybrid.models.classifier_io import read_classifier_config
+    from hybrid.models.directory import read_training, read_vocab_json
+
+    config = read_classifier_config(directory)
+    vocab = read_vocab_json(directory)
+    try:
+        labels, words = vocab["labels"]["tokens"], len(vocab["words"]["tokens"])
+    except (KeyError, TypeError):
+        raise ModelLoadError(f"{directory}/vocab.json: not the vocabulary of a classifier") from None
+    training = read_training(directory)
+    if as_json:
+        click.echo(json.dumps({"model": str(directory), "config": to_dict(config), "labels": labels,
+                               "training": training}, indent=2))
+        return
+    m = config.model
+    click.echo(f"model      {directory} (classifier)")
+    click.echo(f"encoder    {'bidirectional ' if m.bidirectional else ''}{m.encoder}, {m.num_layers} layer(s), "
+               f"hidden {m.hidden_size}; {m.pooling} pooling")
+    click.echo(f"inputs     words ({words}, dim {m.word_dim}{', lowercased' if m.lowercase else ''})")
+    click.echo(f"labels ({len(labels)})  {' '.join(labels)}")
+    if training:
+        click.echo(f"training   best dev accuracy {training.get('best_dev', float('nan')):.2f} at epoch "
+                   f"{training.get('best_epoch')}, {training.get('minutes')} min")
+

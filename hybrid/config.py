@@ -443,3 +443,56 @@ class GANConfig(Checked):
     reward_scale: float = 0.01  # task rewards such as BLEU are 0..100; D's are 0..1
     max_length: int = 60  # longest sampled output
     dev_beam: int = 1  # decoding of the dev evaluation
+
+
+@dataclass(frozen=True)
+class ClassifierModelConfig(Checked):
+    """A many-to-one classifier: word embeddings -> recurrent encoder -> pooling -> softmax."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "word_dim": SIZE, "hidden_size": SIZE, "num_layers": Range(1, 100), "dropout": DROPOUT,
+        "min_word_freq": COUNT, "attention_size": SIZE,
+    }
+
+    word_dim: int = 100
+    encoder: typing.Literal["lstm", "gru", "rnn", "peephole", "jordan"] = "lstm"
+    hidden_size: int = 150  # per direction
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.5
+    # last: the final states (both directions); mean / max over real positions; attention: a
+    # learned query scores each position, the softmax of the scores weighs the states
+    pooling: typing.Literal["last", "mean", "max", "attention"] = "attention"
+    attention_size: int = 100
+    min_word_freq: int = 1
+    lowercase: bool = False
+    embeddings: str | None = None  # pretrained word vectors (word2vec / GloVe text), word_dim wide
+
+
+@dataclass(frozen=True)
+class ClassifierTrainConfig(Checked):
+    """Adam, clipping, early stopping on dev accuracy; balanced class weights for skewed data."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "lr": POSITIVE, "batch_size": COUNT, "epochs": COUNT, "patience": COUNT, "max_minutes": POSITIVE,
+        "clip_norm": NON_NEGATIVE, "dev_fraction": Range(0, 1, low_open=True, high_open=True),
+    }
+
+    lr: float = 1e-3
+    batch_size: int = 64
+    epochs: int = 20
+    patience: int = 4
+    max_minutes: float | None = None
+    clip_norm: float = 5.0
+    dev_fraction: float = 0.1
+    class_weights: typing.Literal["none", "balanced"] = "none"  # balanced: n / (classes x count of the class)
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Everything needed to rebuild and retrain a sequence classifier; saved as config.json."""
+
+    model: ClassifierModelConfig = field(default_factory=ClassifierModelConfig)
+    train: ClassifierTrainConfig = field(default_factory=ClassifierTrainConfig)
+

@@ -118,3 +118,26 @@ def corpus_translation_scores(hypotheses: Sequence[str], references: Sequence[st
             chrf.corpus_score(list(hypotheses), [list(references)]))
     return {"bleu": b.score, "chrf": c.score, "bleu_signature": str(bleu.get_signature()),
             "chrf_signature": str(chrf.get_signature()), "sentences": len(hypotheses)}
+
+
+def classification_scores(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy and macro F1 (percent), precision / recall / F1 / support per class, and the
+    confusion matrix (rows: gold, columns: predicted, in `labels` order)."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    index = {label: i for i, label in enumerate(labels)}
+    confusion = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, predicted, strict=True):
+        confusion[index[g]][index[p]] += 1
+    per_class = {}
+    for i, label in enumerate(labels):
+        hits, said, support = confusion[i][i], sum(row[i] for row in confusion), sum(confusion[i])
+        precision = 100.0 * hits / said if said else 0.0
+        recall = 100.0 * hits / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+    correct = sum(confusion[i][i] for i in range(len(labels)))
+    present = [c for c in per_class.values() if c["support"]]
+    return {"examples": len(gold), "accuracy": 100.0 * correct / max(len(gold), 1),
+            "macro_f1": sum(c["f1"] for c in present) / max(len(present), 1), "per_class": per_class,
+            "labels": list(labels), "confusion": confusion}

@@ -89,3 +89,21 @@ def plot_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: str |
     ax.grid(alpha=0.3)
     _save(fig, path)
     plt.close(fig)
+
+
+def plot_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path) -> None:
+    """Confusion matrix as a PNG heat map: rows gold labels, columns predicted, counts written in."""
+    plt = _pyplot()
+    size = max(3.0, 0.6 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(confusion, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels=list(labels), rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels=list(labels))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    for i, row in enumerate(confusion):
+        for j, count in enumerate(row):
+            ax.text(j, i, str(count), ha="center", va="center")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -136,6 +136,9 @@ SEQ2SEQ = register(ModelKind(
 LANGUAGE_MODEL = register(ModelKind(
     "language-model", "hybrid-lm", ("hybrid.models.language_model_io:TextLanguageModel",),
     "hybrid.models.language_model_io:load_language_model", "hybrid.models.language_model_io:save_language_model"))
+CLASSIFIER = register(ModelKind(
+    "classifier", "hybrid-classifier", ("hybrid.models.classifier:SequenceClassifier",),
+    "hybrid.models.classifier_io:load_classifier", "hybrid.models.classifier_io:save_classifier_as_is"))
 DISCRIMINATOR = register(ModelKind(
     "discriminator", "hybrid-discriminator", ("hybrid.models.discriminator:Discriminator",),
     "hybrid.models.discriminator:load_discriminator", "hybrid.models.discriminator:save_discriminator"))

@@ -72,6 +72,7 @@ def world(tmp_path_factory):
     write_parallel_files(good, {"train": 16, "dev": 4})
     (good / "lines.txt").write_text("the cat sat\na dog ran\n", encoding="utf-8")
     (good / "pairs.tsv").write_text("one two\t1 2\nthree\t3\n", encoding="utf-8")
+    (good / "labelled.txt").write_text("pos\ta good film\nneg\ta bad film\n", encoding="utf-8")
     runner = CliRunner()
     small = ["--epochs", "1", "-q"]
     tagger = ["train", "--train", str(good / "tagged.txt"), "--out", str(root / "tagger"), "--hidden-size", "8",
@@ -122,6 +123,9 @@ def _slots(root: Path) -> dict[str, tuple[str, list[str]]]:
         "gan-train tagger --dev": ("gan-train", ["gan-train", "--model", tagger, "--train", str(good / "tagged.txt"),
                                                  "--dev", "FILE", *out]),
         "induce": ("induce", ["induce", "--data", "FILE", "--format", "text", "--states", "3", *out]),
+        "classify train": ("classify", ["classify", "train", "--train", "FILE", *out]),
+        "classify train --dev": ("classify", ["classify", "train", "--train", str(good / "labelled.txt"), "--dev",
+                                              "FILE", *out]),
     }
     for option in s2s_data:
         slots[f"seq2seq train {option}"] = ("seq2seq", ["seq2seq", "train", *with_file(s2s_data, option), *out])

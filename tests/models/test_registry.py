@@ -9,12 +9,24 @@ import pytest
 import torch
 
 import hybrid
-from hybrid.config import LanguageModelConfig, Seq2SeqConfig
+from hybrid.config import ClassifierModelConfig, LanguageModelConfig, Seq2SeqConfig
+from hybrid.data.labelled import Labelled
 from hybrid.data.parallel import Seq2SeqVocabs
 from hybrid.errors import ModelLoadError
+from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
+from hybrid.models.classifier_io import save_classifier
 from hybrid.models.discriminator import Discriminator, save_discriminator
 from hybrid.models.language_model_io import TextLanguageModel, save_language_model
-from hybrid.models.registry import DISCRIMINATOR, LANGUAGE_MODEL, SEQ2SEQ, TAGGER, kind_of, kinds, read_format
+from hybrid.models.registry import (
+    CLASSIFIER,
+    DISCRIMINATOR,
+    LANGUAGE_MODEL,
+    SEQ2SEQ,
+    TAGGER,
+    kind_of,
+    kinds,
+    read_format,
+)
 from hybrid.models.seq2seq_io import save_seq2seq
 from tests.seq2seq_tiny import random_pairs, tiny_model
 
@@ -27,8 +39,12 @@ def _saved(tmp_path):
     lm = TextLanguageModel.build(LanguageModelConfig(embedding_dim=4, hidden_size=4), [p.inputs for p in pairs])
     save_language_model(lm, tmp_path / "lm")
     save_discriminator(Discriminator(7, embedding_dim=4, hidden_size=4), tmp_path / "d")
+    examples = [Labelled(p.inputs, "pos" if i % 2 else "neg") for i, p in enumerate(pairs)]
+    classifier = SequenceClassifier(ClassifierModelConfig(word_dim=4, hidden_size=4, attention_size=4),
+                                    ClassifierVocabs.build(examples))
+    save_classifier(classifier, tmp_path / "classifier")
     return {TAGGER: hybrid.models.directory.default_model_path(), SEQ2SEQ: tmp_path / "seq2seq",
-            LANGUAGE_MODEL: tmp_path / "lm", DISCRIMINATOR: tmp_path / "d"}
+            LANGUAGE_MODEL: tmp_path / "lm", DISCRIMINATOR: tmp_path / "d", CLASSIFIER: tmp_path / "classifier"}
 
 
 def test_every_kind_loads_as_itself_and_saves_back_alike(tmp_path):

@@ -122,6 +122,18 @@ def _seqgan(out: Path, resume: bool) -> dict[str, torch.Tensor]:
     return _model_of(out)
 
 
+def _classifier(out: Path, resume: bool) -> dict[str, torch.Tensor]:
+    from hybrid.config import ClassifierConfig, ClassifierModelConfig, ClassifierTrainConfig
+    from hybrid.train.classification import train_classifier
+    from tests.classify_tiny import write_labelled
+
+    data = write_labelled(out.parent / "labelled.txt", 60)
+    config = ClassifierConfig(model=ClassifierModelConfig(word_dim=8, hidden_size=8, attention_size=4, dropout=0.2),
+                              train=ClassifierTrainConfig(epochs=3, batch_size=8))
+    train_classifier(config, data, out, resume=resume, progress=False)
+    return _model_of(out)
+
+
 def _model_of(out: Path) -> dict[str, torch.Tensor]:
     """The final weights of the trainer's model, from the last checkpoint."""
     trainer = torch.load(out / loop.CHECKPOINT, weights_only=True)["trainer"]
@@ -131,7 +143,7 @@ def _model_of(out: Path) -> dict[str, torch.Tensor]:
 TRAINERS: dict[str, Callable[[Path, bool], Any]] = {
     "tagger-crf": _tagger, "tagger-hmm": lambda out, resume: _tagger(out, resume, "hmm"), "ctc": _ctc,
     "seq2seq": _seq2seq, "language-model": _language_model, "reinforce": _reinforce, "adversarial": _adversarial,
-    "seqgan-oracle": _seqgan,
+    "seqgan-oracle": _seqgan, "classifier": _classifier,
 }
 
 

@@ -1,0 +1,125 @@
+"""Many-to-one sequence classification: word embeddings -> recurrent encoder (any cell) -> pooling
+over the positions (last state, mean, max, or attention with a learned query) -> softmax over
+the classes. Shapes: ids and mask (B, T); states (B, T, H); logits (B, C).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hybrid.config import ClassifierModelConfig
+from hybrid.data.labelled import Labelled
+from hybrid.data.vocab import Vocabulary
+from hybrid.encoders import RNNEncoder
+
+
+@dataclass
+class ClassifierVocabs:
+    """Words (with <pad>, <unk>) and labels (neither)."""
+
+    words: Vocabulary
+    labels: Vocabulary
+    lowercase: bool = False
+
+    @classmethod
+    def build(cls, examples: Sequence[Labelled], min_freq: int = 1, lowercase: bool = False) -> ClassifierVocabs:
+        words = Vocabulary((t.lower() if lowercase else t for e in examples for t in e.tokens), min_freq)
+        labels = Vocabulary(sorted({e.label for e in examples if e.label is not None}), pad=None, unk=None)
+        return cls(words, labels, lowercase)
+
+    def encode(self, examples: Sequence[Labelled], with_labels: bool = True) -> tuple[Tensor, Tensor, Tensor | None]:
+        """ids (B, T) right-padded, mask (B, T), label ids (B,) (None without labels)."""
+        rows = [self.words.encode(t.lower() if self.lowercase else t for t in e.tokens) for e in examples]
+        width = max((len(r) for r in rows), default=0)
+        ids = torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long).reshape(len(rows), width)
+        labels = None
+        if with_labels:
+            labels = torch.tensor([self.labels.index(e.label) for e in examples if e.label is not None],
+                                  dtype=torch.long)
+        return ids, ids != 0, labels
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"words": self.words.to_dict(), "labels": self.labels.to_dict(), "lowercase": self.lowercase}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifierVocabs:
+        return cls(Vocabulary.from_dict(data["words"]), Vocabulary.from_dict(data["labels"]),
+                   bool(data.get("lowercase", False)))
+
+
+class SequenceClassifier(nn.Module):
+    """Logits over the labels for each sentence; `attention` gives the pooling weights (B, T)."""
+
+    def __init__(self, config: ClassifierModelConfig, vocabs: ClassifierVocabs):
+        super().__init__()
+        self.config, self.vocabs = config, vocabs
+        self.embedding = nn.Embedding(len(vocabs.words), config.word_dim, padding_idx=0)
+        self.encoder = RNNEncoder(config.word_dim, config.hidden_size, config.num_layers, config.encoder,
+                                  config.bidirectional, config.dropout)
+        size = self.encoder.output_size
+        self.dropout = nn.Dropout(config.dropout)
+        self.attention_in = nn.Linear(size, config.attention_size) if config.pooling == "attention" else None
+        self.query = nn.Parameter(torch.randn(config.attention_size) * 0.1) if config.pooling == "attention" else None
+        self.output = nn.Linear(size, len(vocabs.labels))
+
+    @property
+    def label_names(self) -> list[str]:
+        return self.vocabs.labels.tokens
+
+    def states(self, ids: Tensor, mask: Tensor) -> Tensor:
+        """(B, T, H) the encoder's states, zeros at padding."""
+        return self.encoder(self.dropout(self.embedding(ids)), mask)
+
+    def attention(self, states: Tensor, mask: Tensor) -> Tensor:
+        """(B, T) softmax over the real positions of query . tanh(W h_t + b); zeros at padding."""
+        if self.attention_in is None or self.query is None:
+            raise ValueError(f"the {self.config.pooling} pooling has no attention weights")
+        scores = torch.tanh(self.attention_in(states)) @ self.query  # (B, T)
+        return F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+
+    def pool(self, states: Tensor, mask: Tensor) -> Tensor:
+        """(B, H) one vector per sentence."""
+        pooling = self.config.pooling
+        real = mask.unsqueeze(-1).to(states.dtype)  # (B, T, 1)
+        if pooling == "attention":
+            return (self.attention(states, mask).unsqueeze(-1) * states).sum(1)
+        if pooling == "mean":
+            return (states * real).sum(1) / real.sum(1)
+        if pooling == "max":
+            return states.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1).values
+        rows = torch.arange(states.shape[0], device=states.device)
+        last = states[rows, mask.sum(1) - 1]  # (B, H): the forward direction's final state
+        if not self.config.bidirectional:
+            return last
+        half = self.config.hidden_size  # the backward direction ends at position 0
+        return torch.cat([last[:, :half], states[:, 0, half:]], dim=-1)
+
+    def forward(self, ids: Tensor, mask: Tensor) -> Tensor:
+        """(B, C) logits."""
+        return self.output(self.dropout(self.pool(self.states(ids, mask), mask)))
+
+    def loss(self, ids: Tensor, mask: Tensor, labels: Tensor, weights: Tensor | None = None) -> Tensor:
+        """Mean cross-entropy, each class weighed by `weights` (C,) if given."""
+        return F.cross_entropy(self(ids, mask), labels, weight=weights)
+
+    @torch.no_grad()
+    def predict(self, examples: Sequence[Labelled], batch_size: int = 256) -> list[tuple[str, float]]:
+        """(label, probability) of the most probable class of each example, in input order."""
+        self.eval()
+        device = self.output.weight.device
+        order = sorted(range(len(examples)), key=lambda i: len(examples[i].tokens))
+        out: list[tuple[str, float]] = [("", 0.0)] * len(examples)
+        for start in range(0, len(order), batch_size):
+            index = order[start: start + batch_size]
+            ids, mask, _ = self.vocabs.encode([examples[i] for i in index], with_labels=False)
+            probs = F.softmax(self(ids.to(device), mask.to(device)).float(), dim=-1)
+            best = probs.max(-1)
+            for row, i in enumerate(index):
+                out[i] = (self.label_names[int(best.indices[row])], float(best.values[row]))
+        return out

@@ -1,0 +1,129 @@
+"""Training sequence classifiers on the run loop: read, split, build, train, keep the best by dev
+accuracy. This is what `hybrid classify train` runs; pipelines call `train_classifier`."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hybrid.config import ClassifierConfig, save_json
+from hybrid.data.batching import length_sorted_batches
+from hybrid.data.labelled import Labelled, read_labelled
+from hybrid.data.lines import nonempty
+from hybrid.encoders import load_word_vectors
+from hybrid.errors import ConfigError
+from hybrid.metrics import classification_scores
+from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
+from hybrid.models.classifier_io import save_classifier
+from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.rundir import claims_run_directory
+
+
+def evaluate_classifier(model: SequenceClassifier, examples: list[Labelled], batch_size: int = 256) -> dict[str, Any]:
+    """classification_scores of the model's predictions against the examples' labels."""
+    predicted = [label for label, _ in model.predict(examples, batch_size)]
+    return classification_scores([e.label or "" for e in examples], predicted, model.label_names)
+
+
+def class_weights(examples: list[Labelled], vocabs: ClassifierVocabs) -> torch.Tensor:
+    """(C,) n / (C x count of the class): rare classes weigh more (sklearn's "balanced")."""
+    counts = torch.zeros(len(vocabs.labels))
+    for e in examples:
+        counts[vocabs.labels.index(e.label or "")] += 1
+    return len(examples) / (len(counts) * counts.clamp_min(1))
+
+
+class ClassifierTrainer(Hooks):
+    """Adam, clipping, cross-entropy (optionally class-weighted); dev accuracy after each epoch."""
+
+    name = "classifier"
+
+    def __init__(self, model: SequenceClassifier, config: ClassifierConfig, train: list[Labelled],
+                 dev: list[Labelled], device: str = "cpu"):
+        self.model, self.config, self.train, self.dev = model.to(device), config, train, dev
+        self.device = device
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+        balanced = config.train.class_weights == "balanced"
+        self.weights = class_weights(train, model.vocabs).to(device) if balanced else None
+
+    def epoch_items(self, epoch: int) -> list[list[Labelled]]:
+        settings = self.config.train
+        return length_sorted_batches(self.train, settings.batch_size, shuffle=True, seed=settings.seed + epoch,
+                                     length=lambda e: len(e.tokens))
+
+    def step(self, item: list[Labelled], step: int, epoch: int) -> dict[str, float]:
+        self.model.train()
+        ids, mask, labels = self.model.vocabs.encode(item)
+        assert labels is not None  # training examples have labels (the reader requires them)
+        loss = self.model.loss(ids.to(self.device), mask.to(self.device), labels.to(self.device), self.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.train.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
+        self.optimizer.step()
+        return {"loss": loss.item(), "weight": len(item)}
+
+    def evaluate(self) -> dict[str, Any]:
+        scores = evaluate_classifier(self.model, self.dev)
+        return {"metric": "accuracy", "score": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+
+    def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
+        save_classifier(self.model, directory, self.config, summary)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+def build_classifier(config: ClassifierConfig, train: list[Labelled]) -> SequenceClassifier:
+    """A fresh classifier with vocabularies counted on `train` (and pretrained vectors if named)."""
+    m = config.model
+    model = SequenceClassifier(m, ClassifierVocabs.build(train, m.min_word_freq, m.lowercase))
+    if m.embeddings:
+        vectors, _found = load_word_vectors(m.embeddings, model.vocabs.words.tokens)
+        if vectors.shape[1] != m.word_dim:
+            raise ConfigError(f"{m.embeddings}: vectors have {vectors.shape[1]} dimensions, but word_dim is "
+                              f"{m.word_dim}")
+        with torch.no_grad():
+            model.embedding.weight.copy_(vectors)
+    return model
+
+
+@claims_run_directory
+def train_classifier(config: ClassifierConfig, train_path: str | Path, out_dir: str | Path,
+                     dev_path: str | Path | None = None, resume: bool = False, progress: bool = True,
+                     log: Callable[[str], None] | None = None, device: str = "cpu",
+                     overwrite: bool = False) -> dict[str, Any]:
+    """Train a classifier on `train_path` (label<TAB>text, or TSV with a header); the best model by
+    dev accuracy lands in out_dir/model. Without `dev_path` a seeded dev_fraction of train is held out."""
+    train = nonempty(list(read_labelled(train_path)), train_path, "labelled sentences")
+    if dev_path is not None:
+        dev = nonempty(list(read_labelled(dev_path)), dev_path, "labelled sentences")
+    else:
+        order = list(range(len(train)))
+        random.Random(config.train.seed).shuffle(order)
+        n_dev = max(1, round(config.train.dev_fraction * len(train)))
+        if n_dev >= len(train):
+            raise ConfigError(f"too few examples ({len(train)}) to hold out a dev set: give a dev file")
+        held = set(order[:n_dev])
+        dev, train = [e for i, e in enumerate(train) if i in held], [e for i, e in enumerate(train) if i not in held]
+    torch.manual_seed(config.train.seed)
+    model = build_classifier(config, train)
+    unknown = sorted({e.label for e in dev if e.label is not None} - set(model.label_names))
+    if unknown:
+        raise ConfigError(f"dev labels {unknown} never occur in the training data")
+    save_json(config, Path(out_dir) / "config.json")
+    trainer = ClassifierTrainer(model, config, train, dev, device)
+    settings = config.train
+    schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,
+                        seed=settings.seed)
+    summary = run(trainer, schedule, out_dir, resume, progress, log)
+    summary.update(train_examples=len(train), dev_examples=len(dev), dev_source=str(dev_path or "held-out"))
+    return summary

@@ -1,0 +1,72 @@
+"""Sequence classifiers: every pooling ignores padding, attention weights are a distribution over
+the real positions, the tiny task is learned, class weights, save/load round trip."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hybrid.config import ClassifierConfig, ClassifierModelConfig, ClassifierTrainConfig
+from hybrid.data.labelled import Labelled, read_labelled
+from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
+from hybrid.models.classifier_io import load_classifier, save_classifier
+from hybrid.train.classification import class_weights, evaluate_classifier, train_classifier
+from tests.classify_tiny import write_labelled
+
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+def _examples(n: int = 12) -> list[Labelled]:
+    words = "the a good bad film plot".split()
+    return [Labelled(tuple(words[(i + j) % 6] for j in range(1 + i % 5)), "pos" if i % 2 else "neg") for i in range(n)]
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("encoder", ["lstm", "gru", "jordan"])
+def test_padding_never_changes_a_sentences_logits(pooling, encoder):
+    torch.manual_seed(0)
+    examples = _examples()
+    config = ClassifierModelConfig(word_dim=6, hidden_size=5, attention_size=4, pooling=pooling, encoder=encoder,
+                                   dropout=0.0)
+    model = SequenceClassifier(config, ClassifierVocabs.build(examples)).eval()
+    ids, mask, _ = model.vocabs.encode(examples)
+    batch = model(ids, mask)
+    for i, example in enumerate(examples):
+        alone_ids, alone_mask, _ = model.vocabs.encode([example])
+        torch.testing.assert_close(batch[i], model(alone_ids, alone_mask)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_attention_weights_are_a_distribution_over_real_positions():
+    torch.manual_seed(1)
+    examples = _examples()
+    model = SequenceClassifier(ClassifierModelConfig(word_dim=6, hidden_size=5, attention_size=4, dropout=0.0),
+                               ClassifierVocabs.build(examples)).eval()
+    ids, mask, _ = model.vocabs.encode(examples)
+    weights = model.attention(model.states(ids, mask), mask)
+    assert bool((weights[~mask] == 0).all())
+    torch.testing.assert_close(weights.sum(1), torch.ones(len(examples)))
+    with pytest.raises(ValueError, match="no attention weights"):
+        mean = SequenceClassifier(ClassifierModelConfig(pooling="mean"), model.vocabs)
+        mean.attention(mean.states(ids, mask), mask)
+
+
+def test_balanced_class_weights():
+    examples = [Labelled(("a",), "x")] * 6 + [Labelled(("b",), "y")] * 2
+    vocabs = ClassifierVocabs.build(examples)
+    torch.testing.assert_close(class_weights(examples, vocabs), torch.tensor([8 / (2 * 6), 8 / (2 * 2)]))
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_training_learns_the_cue_word_and_saves_a_model_that_loads_alike(tmp_path, pooling):
+    data = write_labelled(tmp_path / "train.txt", 160, labels=("pos", "neg", "mid"))
+    config = ClassifierConfig(model=ClassifierModelConfig(word_dim=16, hidden_size=16, attention_size=8,
+                                                          pooling=pooling, dropout=0.1),
+                              train=ClassifierTrainConfig(epochs=6, batch_size=16, lr=0.01, class_weights="balanced"))
+    summary = train_classifier(config, data, tmp_path / "run", progress=False)
+    assert summary["best_dev"] >= 90.0, summary["history"]
+    model = load_classifier(tmp_path / "run" / "model")
+    examples = list(read_labelled(data))
+    assert evaluate_classifier(model, examples)["accuracy"] >= 90.0
+    save_classifier(model, tmp_path / "copy")
+    again = load_classifier(tmp_path / "copy")
+    assert again.predict(examples) == model.predict(examples)
