@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hybrid.encoders.shapes import check_sequence_batch, reverse_padded
+from hybrid.encoders.stacked import StackedRecurrent
 from hybrid.errors import ShapeError
 
 
@@ -55,7 +55,7 @@ class JordanCell(nn.Module):
         return self.step(x @ self.weight_ih.t() + self.bias, y_prev)
 
 
-class JordanRNN(nn.Module):
+class JordanRNN(StackedRecurrent):
     """Stacked, optionally bidirectional Jordan network: x (B, T, D), mask (B, T) -> (B, T, dirs * H).
 
     The mask is right-padded; padded positions output zeros, and the backward direction reads each
@@ -65,44 +65,21 @@ class JordanRNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
                  dropout: float = 0.0, feedback_size: int | None = None):
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.num_directions = 2 if bidirectional else 1
-        self.dropout = nn.Dropout(dropout)
+        super().__init__(input_size, hidden_size, num_layers, bidirectional, dropout)
         feedback = hidden_size if feedback_size is None else feedback_size
         # cells[layer * num_directions + direction]; direction 1 is the backward one
         self.cells = nn.ModuleList(
-            JordanCell(input_size if layer == 0 else hidden_size * self.num_directions, hidden_size, feedback)
+            JordanCell(self.layer_input_size(layer), hidden_size, feedback)
             for layer in range(num_layers) for _ in range(self.num_directions)
         )
 
-    @property
-    def output_size(self) -> int:
-        return self.hidden_size * self.num_directions
-
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        lengths = check_sequence_batch(x, mask, self.input_size)
-        b, t, _ = x.shape
-        steps = int(lengths.max()) if b else 0  # no work for trailing all-padding columns
-        if steps == 0:
-            return x.new_zeros(b, t, self.output_size)
-        x, real = x[:, :steps], mask[:, :steps].unsqueeze(-1).to(x.dtype)  # real (B, T', 1)
-        for layer in range(self.num_layers):
-            if layer:
-                x = self.dropout(x)
-            outputs = []
-            for direction in range(self.num_directions):
-                cell = self.cells[layer * self.num_directions + direction]
-                assert isinstance(cell, JordanCell)  # the list holds nothing else (for the type checker)
-                inputs = x if direction == 0 else reverse_padded(x, lengths)
-                out = self._run(cell, inputs) * real
-                outputs.append(out if direction == 0 else reverse_padded(out, lengths))
-            x = torch.cat(outputs, dim=-1)  # (B, T', dirs * H)
-        return F.pad(x, (0, 0, 0, t - steps))  # zeros for the dropped padding columns
+    def run_layer(self, layer: int, xs: Tensor, real: Tensor) -> Tensor:
+        outs = []
+        for direction, x in enumerate(xs):
+            cell = self.cells[layer * self.num_directions + direction]
+            assert isinstance(cell, JordanCell)  # the list holds nothing else (for the type checker)
+            outs.append(self._run(cell, x) * real)
+        return torch.stack(outs)
 
     @staticmethod
     def _run(cell: JordanCell, x: Tensor) -> Tensor:

@@ -17,10 +17,9 @@ Gates are stacked in torch's order (i, f, g, o), so with zero peepholes the weig
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hybrid.encoders.shapes import check_sequence_batch, reverse_padded
+from hybrid.encoders.stacked import StackedRecurrent
 from hybrid.errors import ShapeError
 
 
@@ -74,7 +73,7 @@ class PeepholeLSTMCell(nn.Module):
         return peephole_step(gates_x, h, c, self.weight_hh, self.peephole)
 
 
-class PeepholeLSTM(nn.Module):
+class PeepholeLSTM(StackedRecurrent):
     """Stacked, optionally bidirectional peephole LSTM: x (B, T, D), mask (B, T) -> (B, T, dirs * H).
 
     The mask is right-padded; padded positions output zeros. The backward direction reads
@@ -85,41 +84,15 @@ class PeepholeLSTM(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0):
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.num_directions = 2 if bidirectional else 1
-        self.dropout = nn.Dropout(dropout)
+        super().__init__(input_size, hidden_size, num_layers, bidirectional, dropout)
         # cells[layer * num_directions + direction]; direction 1 is the backward one
         self.cells = nn.ModuleList(
-            PeepholeLSTMCell(input_size if layer == 0 else hidden_size * self.num_directions, hidden_size)
+            PeepholeLSTMCell(self.layer_input_size(layer), hidden_size)
             for layer in range(num_layers) for _ in range(self.num_directions)
         )
 
-    @property
-    def output_size(self) -> int:
-        return self.hidden_size * self.num_directions
-
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        lengths = check_sequence_batch(x, mask, self.input_size)
-        b, t, _ = x.shape
-        steps = int(lengths.max()) if b else 0  # no work for trailing all-padding columns
-        if steps == 0:
-            return x.new_zeros(b, t, self.output_size)
-        x, real = x[:, :steps], mask[:, :steps].unsqueeze(-1).to(x.dtype)  # real (B, T', 1)
-        for layer in range(self.num_layers):
-            if layer:
-                x = self.dropout(x)
-            cells = self._layer_cells(layer)
-            if self.num_directions == 1:
-                x = self._run_layer(cells, x.unsqueeze(0), real)[0]  # (B, T', H)
-                continue
-            outs = self._run_layer(cells, torch.stack([x, reverse_padded(x, lengths)]), real)
-            x = torch.cat([outs[0], reverse_padded(outs[1], lengths)], dim=-1)  # (B, T', 2H)
-        return F.pad(x, (0, 0, 0, t - steps))  # zeros for the dropped padding columns
+    def run_layer(self, layer: int, xs: Tensor, real: Tensor) -> Tensor:
+        return self._run_layer(self._layer_cells(layer), xs, real)
 
     def _layer_cells(self, layer: int) -> list[PeepholeLSTMCell]:
         """The cells of `layer`, one per direction (forward first); self.cells holds only cells."""

@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file
-
 from hybrid.config import ClassifierConfig
 from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
-from hybrid.models.directory import read_model_config, read_model_files
+from hybrid.models.directory import read_model_config
 from hybrid.models.registry import CLASSIFIER
-from hybrid.models.storage import load_weights, write_model_directory
+from hybrid.models.storage import load_model_directory, write_model_directory
 
 FORMAT, FORMAT_VERSION = CLASSIFIER.format, 1
 
@@ -36,9 +34,5 @@ def read_classifier_config(directory: str | Path) -> ClassifierConfig:
 
 def load_classifier(directory: str | Path) -> SequenceClassifier:
     """Rebuild a saved classifier, in eval mode."""
-    directory = Path(directory)
-    config = read_classifier_config(directory)
-    vocabs, state = read_model_files(directory, load_file, ClassifierVocabs.from_dict)
-    model = SequenceClassifier(config.model, vocabs)
-    load_weights(model, state, directory)
-    return model.eval()
+    return load_model_directory(directory, FORMAT, FORMAT_VERSION, ClassifierConfig, ClassifierVocabs.from_dict,
+                                lambda config, vocabs: SequenceClassifier(config.model, vocabs))

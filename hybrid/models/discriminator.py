@@ -99,13 +99,7 @@ def save_discriminator(d: Discriminator, directory: str | Path, training: dict[s
 
 def load_discriminator(directory: str | Path) -> Discriminator:
     """Rebuild a saved D, in eval mode."""
-    from safetensors.torch import load_file
+    from hybrid.models.storage import load_model_directory
 
-    from hybrid.models.directory import read_model_config, read_model_files
-    from hybrid.models.storage import load_weights
-
-    config = read_model_config(directory, FORMAT, FORMAT_VERSION, DiscriminatorConfig)
-    _, state = read_model_files(Path(directory), load_file, lambda data: data)
-    d = Discriminator.from_config(config)
-    load_weights(d, state, directory)
-    return d.eval()
+    return load_model_directory(directory, FORMAT, FORMAT_VERSION, DiscriminatorConfig, lambda data: data,
+                                lambda config, _: Discriminator.from_config(config))

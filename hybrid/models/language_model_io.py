@@ -11,16 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file
 from torch import Tensor
 
 from hybrid.config import LanguageModelConfig
 from hybrid.data.parallel import BOS, EOS
 from hybrid.data.vocab import Vocabulary
-from hybrid.models.directory import read_model_config, read_model_files
 from hybrid.models.language_model import LanguageModel
 from hybrid.models.registry import LANGUAGE_MODEL
-from hybrid.models.storage import load_weights, write_model_directory
+from hybrid.models.storage import load_model_directory, write_model_directory
 
 FORMAT, FORMAT_VERSION = LANGUAGE_MODEL.format, 1
 
@@ -67,9 +65,5 @@ def save_language_model(model: TextLanguageModel, directory: str | Path,
 
 def load_language_model(directory: str | Path) -> TextLanguageModel:
     """Rebuild a saved generator, in eval mode."""
-    directory = Path(directory)
-    config = read_model_config(directory, FORMAT, FORMAT_VERSION, LanguageModelConfig)
-    vocab, state = read_model_files(directory, load_file, Vocabulary.from_dict)
-    model = TextLanguageModel(config, vocab)
-    load_weights(model, state, directory)
-    return model.eval()
+    return load_model_directory(directory, FORMAT, FORMAT_VERSION, LanguageModelConfig, Vocabulary.from_dict,
+                                TextLanguageModel)

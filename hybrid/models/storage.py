@@ -9,16 +9,20 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 import hybrid
-from hybrid.config import to_dict
+from hybrid.config import C, to_dict
 from hybrid.errors import ModelLoadError
-from hybrid.models.directory import CHECKSUMMED, file_sha256
+from hybrid.models.directory import CHECKSUMMED, file_sha256, read_model_config, read_model_files
+
+V = TypeVar("V")
+M = TypeVar("M", bound=torch.nn.Module)
 
 
 def write_model_directory(
@@ -83,3 +87,17 @@ def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], direct
         })
     except RuntimeError as exc:
         raise ModelLoadError(f"{directory}: weights do not match the configuration: {exc}") from None
+
+
+def load_model_directory(directory: str | Path, fmt: str, version: int, config_class: type[C],
+                         vocabs_from_dict: Callable[[Any], V], build: Callable[[C, V], M]) -> M:
+    """The model saved in `directory` as `fmt` / `version`: its config and vocabularies read and
+    checked, `build(config, vocabs)` filled with the saved weights, in eval mode."""
+    directory = Path(directory)
+    config = read_model_config(directory, fmt, version, config_class)
+    vocabs, state = read_model_files(directory, load_file, vocabs_from_dict)
+    model = build(config, vocabs)
+    load_weights(model, state, directory)
+    model.eval()
+    return model
+
