@@ -15,6 +15,11 @@ scored once at the end. Rows run as parallel processes (`--jobs`), e.g. on one G
     python benchmarks/layer_table.py --corpus conll2000 --device cuda --jobs 5 --max-minutes 8
     python benchmarks/layer_table.py --corpus ewt --rows softmax,hmm,crf --device cuda --jobs 3
 
+`--encoders` crosses the rows with recurrent encoders instead (the encoder table: Elman RNN,
+Jordan, LSTM and GRU under the CRF, one budget):
+
+    python benchmarks/layer_table.py --rows crf --encoders rnn,jordan,lstm,gru --max-minutes 20 --jobs 2
+
 The classic count-based HMM row comes from benchmarks/hmm_classic.py.
 """
 
@@ -29,6 +34,7 @@ from pathlib import Path
 
 ROWS = {"softmax": ("softmax", "auto"), "hmm": ("hmm", "auto"), "crf": ("crf", "nll"),
         "crf-perceptron": ("crf", "perceptron"), "crf-hinge": ("crf", "hinge")}
+ENCODERS = ("rnn", "jordan", "lstm", "gru", "peephole")
 CORPORA = {
     "conll2000": {"data": "../shared/data/conll2000", "train": "train.txt", "dev": None, "test": "test.txt",
                   "metric": "f1", "num_layers": 2, "lr": 1e-3, "patience": 8},
@@ -56,19 +62,19 @@ def run_row(args: argparse.Namespace) -> dict:
     layer, loss = ROWS[args.row]
     config = TaggerConfig(
         data=data,
-        model=ModelConfig(word_dim=100, char_encoder="lstm", encoder="lstm", hidden_size=200,
+        model=ModelConfig(word_dim=100, char_encoder="lstm", encoder=args.encoder, hidden_size=200,
                           num_layers=spec["num_layers"], dropout=0.5, layer=layer, loss=loss),
         train=TrainConfig(optimizer="adam", lr=spec["lr"], batch_size=32, epochs=args.epochs,
                           patience=spec["patience"], max_minutes=args.max_minutes, seed=args.seed,
                           dev_fraction=0.1),
     )
-    out = Path(args.out) / args.corpus / args.row
+    out = Path(args.out) / args.corpus / args.encoder / args.row
     dev = folder / spec["dev"] if spec["dev"] else None
     start = time.monotonic()
     summary = train_tagger(config, folder / spec["train"], out, dev, progress=False, device=args.device)
     minutes = (time.monotonic() - start) / 60
     result = evaluate(load_tagger(out / "model"), read_tagged(folder / spec["test"], data))
-    figures = {"corpus": args.corpus, "row": args.row, "layer": layer, "loss": loss,
+    figures = {"corpus": args.corpus, "encoder": args.encoder, "row": args.row, "layer": layer, "loss": loss,
                "test": result[spec["metric"]], "metric": spec["metric"], "dev": summary["best_dev"],
                "best_epoch": summary["best_epoch"], "epochs_run": summary["epochs_run"],
                "wall_minutes": round(minutes, 1), "device": args.device}
@@ -82,37 +88,42 @@ def run_table(args: argparse.Namespace) -> list[dict]:
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         raise SystemExit(f"unknown rows {unknown}; expected some of {', '.join(ROWS)}")
+    encoders = [e.strip() for e in args.encoders.split(",") if e.strip()]
+    unknown = [e for e in encoders if e not in ENCODERS]
+    if unknown:
+        raise SystemExit(f"unknown encoders {unknown}; expected some of {', '.join(ENCODERS)}")
+    cells = [(encoder, row) for encoder in encoders for row in rows]
     shared = ["--corpus", args.corpus, "--out", args.out, "--epochs", str(args.epochs), "--seed", str(args.seed),
               "--max-minutes", str(args.max_minutes), "--device", args.device, "--threads", str(args.threads)]
     if args.data:
         shared += ["--data", args.data]
-    pending, running = list(rows), []
+    pending, running = list(cells), []
     while pending or running:
         while pending and len(running) < args.jobs:
-            row = pending.pop(0)
-            log = Path(args.out) / args.corpus / f"{row}.log"
+            encoder, row = pending.pop(0)
+            log = Path(args.out) / args.corpus / encoder / f"{row}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             with log.open("w") as handle:
-                cmd = [sys.executable, __file__, "--row", row, *shared]
-                running.append((row, subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT)))
+                cmd = [sys.executable, __file__, "--row", row, "--encoder", encoder, *shared]
+                running.append((f"{encoder}/{row}", subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT)))
         time.sleep(2)
-        for row, proc in list(running):
+        for cell, proc in list(running):
             if proc.poll() is not None:
-                running.remove((row, proc))
-                print(f"{row}: exit {proc.returncode}", flush=True)
+                running.remove((cell, proc))
+                print(f"{cell}: exit {proc.returncode}", flush=True)
     figures = []
-    for row in rows:
-        path = Path(args.out) / args.corpus / row / "figures.json"
+    for encoder, row in cells:
+        path = Path(args.out) / args.corpus / encoder / row / "figures.json"
         if path.exists():
             figures.append(json.loads(path.read_text(encoding="utf-8")))
     return figures
 
 
 def markdown(figures: list[dict]) -> str:
-    lines = ["| corpus | row | layer | loss | dev | test | best epoch / run | minutes | device |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| corpus | encoder | row | layer | loss | dev | test | best epoch / run | minutes | device |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for f in figures:
-        lines.append(f"| {f['corpus']} | {f['row']} | {f['layer']} | {f['loss']} | {f['dev']:.2f} | "
+        lines.append(f"| {f['corpus']} | {f['encoder']} | {f['row']} | {f['layer']} | {f['loss']} | {f['dev']:.2f} | "
                      f"{f['test']:.2f} {f['metric']} | {f['best_epoch']} / {f['epochs_run']} | "
                      f"{f['wall_minutes']} | {f['device']} |")
     return "\n".join(lines)
@@ -123,7 +134,9 @@ def main() -> None:
     ap.add_argument("--corpus", choices=list(CORPORA), default="conll2000")
     ap.add_argument("--data", default=None, help="corpus folder (default: the one under ../shared/data)")
     ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows to run")
+    ap.add_argument("--encoders", default="lstm", help="comma-separated encoders, each crossed with every row")
     ap.add_argument("--row", default=None, help=argparse.SUPPRESS)  # one row, in this process
+    ap.add_argument("--encoder", default="lstm", choices=ENCODERS, help=argparse.SUPPRESS)  # with --row
     ap.add_argument("--out", default="runs/layer-table")
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=55.0)

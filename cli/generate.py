@@ -40,6 +40,9 @@ def generate(model_dir, input_file, output, beam, length_penalty, do_sample, tem
     from hybrid.train.seq2seq import translate
 
     model = load_seq2seq(model_dir)
+    if attention_plot and model.config.bottleneck:
+        raise click.UsageError("--attention-plot: this model's decoder attends to one summary vector, not to the "
+                               "source words (a bottleneck model): there is no alignment to plot")
     lines = [line.split() for _, line in numbered_lines(input_file)]
     sources = [tokens for tokens in lines if tokens]  # a blank line gives a blank output line
     generator = torch.Generator().manual_seed(seed) if do_sample else None

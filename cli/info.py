@@ -95,12 +95,16 @@ def _seq2seq_info(directory, as_json: bool) -> None:
                                "training": training}, indent=2))
         return
     m = config.model
-    click.echo(f"model      {directory} (seq2seq)")
+    kind = "sequence autoencoder" if config.train.autoencoder else "seq2seq"
+    click.echo(f"model      {directory} ({kind})")
     click.echo(f"encoder    bidirectional {m.encoder}, {m.encoder_layers} layer(s), "
                f"hidden {m.encoder_hidden} per direction")
     click.echo(f"decoder    {m.decoder}, hidden {m.decoder_hidden}, {m.attention} attention, "
                f"embeddings {m.embedding_dim}"
                f"{' (tied with the output layer)' if m.tie_embeddings else ''}")
+    sees = "the summary alone (bottleneck)" if m.bottleneck else "every source position"
+    click.echo(f"summary    {m.summary} pooling of the encoder states, {2 * m.encoder_hidden} wide; "
+               f"the decoder attends to {sees}")
     click.echo(f"vocabulary source {sizes['source']}, target {sizes['target']}")
     if training:
         click.echo(f"training   best dev BLEU {training.get('best_dev', float('nan')):.2f} at epoch "

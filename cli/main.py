@@ -8,6 +8,7 @@ import sys
 import click
 
 from cli.classify import classify
+from cli.encode import encode
 from cli.evaluate import evaluate
 from cli.gan_train import gan_train
 from cli.generate import generate
@@ -80,7 +81,8 @@ def cli() -> None:
     """
 
 
-for command in (train, tag, evaluate, info, induce, seq2seq, generate, rl_finetune, gan_train, lm_train, classify):
+for command in (train, tag, evaluate, info, induce, seq2seq, generate, encode, rl_finetune, gan_train, lm_train,
+                classify):
     cli.add_command(command)
 
 

@@ -19,6 +19,9 @@ OVERRIDES = {
     "patience": [("train", "patience")], "max_minutes": [("train", "max_minutes")],
     "label_smoothing": [("train", "label_smoothing")], "ss_start": [("train", "ss_start")],
     "ss_end": [("train", "ss_end")], "ss_epochs": [("train", "ss_epochs")], "seed": [("train", "seed")],
+    "summary": [("model", "summary")], "bottleneck": [("model", "bottleneck")],
+    "autoencoder": [("train", "autoencoder")], "word_dropout": [("train", "word_dropout")],
+    "shuffle_window": [("train", "shuffle_window")],
 }
 FILE = click.Path(exists=True, dir_okay=False)
 
@@ -30,9 +33,20 @@ def seq2seq() -> None:
 
 @seq2seq.command("train")
 @click.option("--train-src", type=FILE, required=True, help="Training sources, one tokenised sentence per line.")
-@click.option("--train-tgt", type=FILE, required=True, help="Training targets, aligned line by line.")
+@click.option("--train-tgt", type=FILE, default=None,
+              help="Training targets, aligned line by line (not with --autoencoder).")
 @click.option("--dev-src", type=FILE, required=True, help="Dev sources (early stopping on dev BLEU).")
-@click.option("--dev-tgt", type=FILE, required=True, help="Dev targets.")
+@click.option("--dev-tgt", type=FILE, default=None, help="Dev targets (not with --autoencoder).")
+@click.option("--autoencoder", is_flag=True, default=None,
+              help="Reconstruct the sources (target = source); implies --bottleneck unless --no-bottleneck.")
+@click.option("--bottleneck/--no-bottleneck", default=None,
+              help="The decoder attends to the source's summary vector alone.  [default: off; on with --autoencoder]")
+@click.option("--summary", type=click.Choice(["mean", "last", "max", "attention"]), default=None,
+              help="Pooling of the encoder states into the sentence vector (`hybrid encode`).  [default: mean]")
+@click.option("--word-dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Noise: drop each training source word with this probability.  [default: 0]")
+@click.option("--shuffle-window", type=click.IntRange(0), default=None,
+              help="Noise: shuffle training source words, none moving more than this many places.  [default: 0]")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Run directory: the best model goes to OUT/model.")
 @click.option("--cell", type=click.Choice(["gru", "lstm", "rnn"]), default=None,
@@ -71,12 +85,25 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
     Multi30k German -> English:
         hybrid seq2seq train --train-src train.de --train-tgt train.en \\
             --dev-src val.de --dev-tgt val.en --out runs/de-en --max-minutes 85
+    A sequence autoencoder (sentence -> one vector -> sentence; `hybrid encode` writes the vectors):
+        hybrid seq2seq train --autoencoder --train-src train.en --dev-src val.en \\
+            --word-dropout 0.1 --out runs/ae-en --max-minutes 30
     """
     from hybrid.config import Seq2SeqConfig, load_json
     from hybrid.data.lines import nonempty
     from hybrid.data.parallel import read_parallel
     from hybrid.train.seq2seq import train_seq2seq
 
+    if options["autoencoder"]:
+        given = [name for name, value in (("--train-tgt", train_tgt), ("--dev-tgt", dev_tgt)) if value]
+        if given:
+            raise click.UsageError(f"--autoencoder reconstructs the sources: leave out {' and '.join(given)}")
+        if options["bottleneck"] is None:
+            options["bottleneck"] = True
+    else:
+        missing = [name for name, value in (("--train-tgt", train_tgt), ("--dev-tgt", dev_tgt)) if not value]
+        if missing:
+            raise click.UsageError(f"missing {' and '.join(missing)} (or train an --autoencoder)")
     config = load_json(Seq2SeqConfig, config_file) if config_file else Seq2SeqConfig()
     model_config, train_config = config.model, config.train
     for option, value in options.items():
@@ -88,8 +115,12 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
             else:
                 train_config = dataclasses.replace(train_config, **{field: value})
     config = Seq2SeqConfig(model=model_config, train=train_config)
-    train_pairs = nonempty(read_parallel(train_src, train_tgt), train_src, "sentence pairs")
-    dev_pairs = nonempty(read_parallel(dev_src, dev_tgt), dev_src, "sentence pairs")
+    if config.train.autoencoder:
+        train_pairs = nonempty(read_parallel(train_src), train_src, "sentences")
+        dev_pairs = nonempty(read_parallel(dev_src), dev_src, "sentences")
+    else:
+        train_pairs = nonempty(read_parallel(train_src, train_tgt), train_src, "sentence pairs")
+        dev_pairs = nonempty(read_parallel(dev_src, dev_tgt), dev_src, "sentence pairs")
     summary = train_seq2seq(config, train_pairs, dev_pairs, out_dir,
                             resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo,
                             device=device)

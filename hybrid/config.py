@@ -285,6 +285,12 @@ class Seq2SeqModelConfig(Checked):
     attention_hidden: int = 256  # additive only
     dropout: float = 0.3
     tie_embeddings: bool = True  # the output layer reuses the target embeddings (both are E wide)
+    # the source's one-vector summary (pooling of the encoder states): the decoder's initial
+    # state comes from it, `hybrid encode` writes it
+    summary: typing.Literal["mean", "last", "max", "attention"] = "mean"
+    # the decoder attends to the summary alone instead of every source position: the sentence
+    # must pass through one vector (the sequence autoencoder's bottleneck)
+    bottleneck: bool = False
 
 
 @dataclass(frozen=True)
@@ -294,7 +300,8 @@ class Seq2SeqTrainConfig(Checked):
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "lr": POSITIVE, "batch_size": COUNT, "epochs": COUNT, "patience": COUNT, "max_minutes": POSITIVE,
         "clip_norm": NON_NEGATIVE, "label_smoothing": DROPOUT, "ss_start": PROBABILITY, "ss_end": PROBABILITY,
-        "ss_epochs": COUNT, "max_length": COUNT, "dev_beam": COUNT,
+        "ss_epochs": COUNT, "max_length": COUNT, "dev_beam": COUNT, "word_dropout": DROPOUT,
+        "shuffle_window": NON_NEGATIVE,
     }
 
     lr: float = 1e-3
@@ -311,6 +318,12 @@ class Seq2SeqTrainConfig(Checked):
     ss_epochs: int = 10
     max_length: int = 100  # of training sentences (longer pairs are skipped and counted)
     dev_beam: int = 1  # beam size of the dev-BLEU decode used for early stopping (1 = greedy)
+    # target = source (a sequence autoencoder): the pairs' targets are ignored
+    autoencoder: bool = False
+    # noise on the training sources (denoising): each word dropped with this probability (one
+    # always stays), and words shuffled so that none moves more than shuffle_window places
+    word_dropout: float = 0.0
+    shuffle_window: int = 0
     seed: int = 1
 
 

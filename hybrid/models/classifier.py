@@ -17,6 +17,7 @@ from hybrid.config import ClassifierModelConfig
 from hybrid.data.labelled import Labelled
 from hybrid.data.vocab import Vocabulary
 from hybrid.encoders import RNNEncoder
+from hybrid.encoders.pooling import Pooling
 
 
 @dataclass
@@ -64,8 +65,9 @@ class SequenceClassifier(nn.Module):
                                   config.bidirectional, config.dropout)
         size = self.encoder.output_size
         self.dropout = nn.Dropout(config.dropout)
-        self.attention_in = nn.Linear(size, config.attention_size) if config.pooling == "attention" else None
-        self.query = nn.Parameter(torch.randn(config.attention_size) * 0.1) if config.pooling == "attention" else None
+        self.pooling = Pooling(config.pooling, size, config.attention_size,
+                               config.hidden_size if config.bidirectional else None)
+        self._register_load_state_dict_pre_hook(_rename_pooling_keys)
         self.output = nn.Linear(size, len(vocabs.labels))
 
     @property
@@ -77,28 +79,12 @@ class SequenceClassifier(nn.Module):
         return self.encoder(self.dropout(self.embedding(ids)), mask)
 
     def attention(self, states: Tensor, mask: Tensor) -> Tensor:
-        """(B, T) softmax over the real positions of query . tanh(W h_t + b); zeros at padding."""
-        if self.attention_in is None or self.query is None:
-            raise ValueError(f"the {self.config.pooling} pooling has no attention weights")
-        scores = torch.tanh(self.attention_in(states)) @ self.query  # (B, T)
-        return F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+        """(B, T) the attention pooling's weights over the real positions; zeros at padding."""
+        return self.pooling.weights(states, mask)
 
     def pool(self, states: Tensor, mask: Tensor) -> Tensor:
         """(B, H) one vector per sentence."""
-        pooling = self.config.pooling
-        real = mask.unsqueeze(-1).to(states.dtype)  # (B, T, 1)
-        if pooling == "attention":
-            return (self.attention(states, mask).unsqueeze(-1) * states).sum(1)
-        if pooling == "mean":
-            return (states * real).sum(1) / real.sum(1)
-        if pooling == "max":
-            return states.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1).values
-        rows = torch.arange(states.shape[0], device=states.device)
-        last = states[rows, mask.sum(1) - 1]  # (B, H): the forward direction's final state
-        if not self.config.bidirectional:
-            return last
-        half = self.config.hidden_size  # the backward direction ends at position 0
-        return torch.cat([last[:, :half], states[:, 0, half:]], dim=-1)
+        return self.pooling(states, mask)
 
     def forward(self, ids: Tensor, mask: Tensor) -> Tensor:
         """(B, C) logits."""
@@ -123,3 +109,10 @@ class SequenceClassifier(nn.Module):
             for row, i in enumerate(index):
                 out[i] = (self.label_names[int(best.indices[row])], float(best.values[row]))
         return out
+
+
+def _rename_pooling_keys(state: dict[str, Tensor], prefix: str, *args: Any) -> None:
+    """Directories written before the pooling became its own module name its weights
+    `attention_in.*` and `query`: read them as `pooling.attention_in.*` and `pooling.query`."""
+    for old in [k for k in state if k.startswith((prefix + "attention_in.", prefix + "query"))]:
+        state[prefix + "pooling." + old[len(prefix):]] = state.pop(old)

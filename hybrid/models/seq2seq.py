@@ -4,7 +4,11 @@ Encoder: source embeddings -> bidirectional RNNEncoder -> memory (B, S, 2*He).
 Decoder, one step: input [embedding of y_{t-1}; attentional vector of t-1] -> RNN cell -> z_t;
 attention of z_t over the memory -> context c_t; attentional vector a_t = tanh(W [c_t; z_t])
 (size E); logits = a_t W_out (W_out tied to the target embeddings when asked).
-The initial decoder state is tanh(W_b mean(memory)) (cells: the same for h and c).
+The source's summary s = pool(encoder states) (mean by default; last, max or attention
+pooling as configured) gives the initial decoder state tanh(W_b s) (cells: the same for h and c)
+and is the sentence vector `hybrid encode` writes. With `bottleneck` the memory the decoder
+attends to is s alone (B, 1, Dm): the sentence passes through one vector, as in a sequence
+autoencoder.
 
 Decoding (greedy, sampling, beam search) lives in hybrid.decoding and drives `start` and
 `step`; `Memory` and `DecoderState` know how to select rows, which beam search needs.
@@ -20,6 +24,7 @@ from torch import Tensor, nn
 
 from hybrid.config import Seq2SeqModelConfig
 from hybrid.data.parallel import Seq2SeqBatch, Seq2SeqVocabs
+from hybrid.encoders.pooling import Pooling
 from hybrid.encoders.rnn import RNNEncoder
 from hybrid.errors import ShapeError
 from hybrid.models.attention import Attention
@@ -63,6 +68,7 @@ class Seq2Seq(nn.Module):
         self.encoder = RNNEncoder(e, config.encoder_hidden, config.encoder_layers, config.encoder,
                                   bidirectional=True, dropout=config.dropout)
         dm = self.encoder.output_size
+        self.summary = Pooling(config.summary, dm, config.attention_hidden, half=config.encoder_hidden)
         self.bridge = nn.Linear(dm, dh)
         self.tgt_embedding = nn.Embedding(len(vocabs.target), e, padding_idx=vocabs.target.pad_index)
         self.cell = _CELLS[config.decoder](2 * e, dh)
@@ -80,13 +86,22 @@ class Seq2Seq(nn.Module):
             raise ShapeError(f"expected src and src_mask of one shape (B, S), got {tuple(src.shape)} "
                              f"and {tuple(src_mask.shape)}")
         values = self.encoder(self.dropout(self.src_embedding(src)), src_mask)  # (B, S, Dm)
+        if self.config.bottleneck:
+            values = self.summary(values, src_mask).unsqueeze(1)  # (B, 1, Dm)
+            src_mask = src_mask.new_ones(values.shape[:2])
         return Memory(values, self.attention.prepare(values), src_mask)
+
+    def summarize(self, src: Tensor, src_mask: Tensor) -> Tensor:
+        """src (B, S) ids, src_mask (B, S) -> the sentence vectors (B, Dm)."""
+        return self.vector(self.encode(src, src_mask))
+
+    def vector(self, memory: Memory) -> Tensor:
+        """The summary (B, Dm) of an encoded source (a bottleneck memory is its summary already)."""
+        return self.summary(memory.values, memory.mask)
 
     def start(self, memory: Memory) -> DecoderState:
         """The decoder state before the first token."""
-        m = memory.mask.unsqueeze(-1).to(memory.values.dtype)
-        mean = (memory.values * m).sum(1) / m.sum(1).clamp_min(1.0)  # (B, Dm)
-        h = torch.tanh(self.bridge(mean))
+        h = torch.tanh(self.bridge(self.vector(memory)))
         feed = h.new_zeros(h.shape[0], self.config.embedding_dim)
         return DecoderState(h, h.clone() if self.config.decoder == "lstm" else None, feed)
 

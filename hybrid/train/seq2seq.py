@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from hybrid.config import Seq2SeqConfig, save_json
+from hybrid.data.noise import add_noise
 from hybrid.data.pairs import Pair
 from hybrid.data.parallel import Seq2SeqVocabs
 from hybrid.errors import ConfigError
@@ -45,6 +46,7 @@ class Seq2SeqTrainer(Hooks):
         self.device, self.skipped = device, skipped
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         self.generator = torch.Generator(device=device)  # scheduled sampling's coin flips
+        self.noise = torch.Generator()  # the sources' word dropout and shuffling
         self.epoch = -1
         self.last_scores: dict[str, Any] = {}
 
@@ -56,7 +58,11 @@ class Seq2SeqTrainer(Hooks):
         if epoch != self.epoch:  # each epoch's coin flips start from a seed (a resumed epoch continues its state)
             self.epoch = epoch
             self.generator.manual_seed(settings.seed * 1000 + epoch)
+            self.noise.manual_seed(settings.seed * 1000 + epoch)
         self.model.train()
+        if settings.word_dropout > 0 or settings.shuffle_window > 0:
+            item = [Pair(add_noise(p.inputs, settings.word_dropout, settings.shuffle_window, self.noise), p.labels)
+                    for p in item]
         batch = self.model.vocabs.encode(item).to(self.device)
         rate = scheduled_sampling_rate(self.config, epoch)
         loss = self.model.loss(batch, feed_own=rate, label_smoothing=settings.label_smoothing, generator=self.generator)
@@ -82,12 +88,14 @@ class Seq2SeqTrainer(Hooks):
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state(), "epoch": self.epoch}
+                "generator": self.generator.get_state(), "noise": self.noise.get_state(), "epoch": self.epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
+        if "noise" in state:  # checkpoints written before source noise existed have none
+            self.noise.set_state(state["noise"])
         self.epoch = state["epoch"]
 
 
@@ -95,11 +103,14 @@ class Seq2SeqTrainer(Hooks):
 def train_seq2seq(config: Seq2SeqConfig, train: list[Pair], dev: list[Pair], out_dir: str | Path,
                   resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
                   device: str = "cpu", overwrite: bool = False) -> dict[str, Any]:
-    """Train on `train`, early-stop on dev BLEU; the best model lands in out_dir/model."""
+    """Train on `train`, early-stop on dev BLEU; the best model lands in out_dir/model. With
+    config.train.autoencoder the targets are the sources (the pairs' own targets are ignored)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = config.train
     log = log or (lambda message: None)
+    if settings.autoencoder:
+        train, dev = ([Pair(p.inputs, p.inputs, p.source, p.line) for p in pairs] for pairs in (train, dev))
     kept = [p for p in train if len(p.inputs) <= settings.max_length and len(p.labels) <= settings.max_length]
     skipped = len(train) - len(kept)
     if skipped:

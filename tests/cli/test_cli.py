@@ -61,8 +61,8 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     commands = result.stdout[result.stdout.index("Commands:"):].split("\n")[1:]
     assert {line.split()[0] for line in commands if line.strip()} == {
-        "train", "tag", "evaluate", "info", "induce", "seq2seq", "generate", "rl-finetune", "gan-train", "lm-train",
-        "classify"}
+        "train", "tag", "evaluate", "info", "induce", "seq2seq", "generate", "encode", "rl-finetune", "gan-train",
+        "lm-train", "classify"}
     assert run("-h").stdout == result.stdout
 
 

@@ -50,6 +50,19 @@ def test_attention_weights_are_a_distribution_over_real_positions():
         mean.attention(mean.states(ids, mask), mask)
 
 
+def test_weights_saved_under_the_earlier_attention_names_still_load():
+    torch.manual_seed(2)
+    examples = _examples()
+    config = ClassifierModelConfig(word_dim=6, hidden_size=5, attention_size=4, dropout=0.0)
+    model = SequenceClassifier(config, ClassifierVocabs.build(examples)).eval()
+    earlier = {k.removeprefix("pooling."): v for k, v in model.state_dict().items()}  # attention_in.*, query
+    assert "query" in earlier and "attention_in.weight" in earlier
+    fresh = SequenceClassifier(config, model.vocabs).eval()
+    fresh.load_state_dict(earlier)
+    ids, mask, _ = model.vocabs.encode(examples)
+    torch.testing.assert_close(fresh(ids, mask), model(ids, mask))
+
+
 def test_balanced_class_weights():
     examples = [Labelled(("a",), "x")] * 6 + [Labelled(("b",), "y")] * 2
     vocabs = ClassifierVocabs.build(examples)

@@ -76,6 +76,15 @@ def _seq2seq(out: Path, resume: bool) -> dict[str, torch.Tensor]:
     return _model_of(out)
 
 
+def _autoencoder(out: Path, resume: bool) -> dict[str, torch.Tensor]:
+    """A denoising autoencoder: the sources' noise must continue where the killed run left it."""
+    model = Seq2SeqModelConfig(src_min_freq=1, tgt_min_freq=1, embedding_dim=8, encoder_hidden=8, decoder_hidden=8,
+                               dropout=0.1, summary="attention", bottleneck=True)
+    train = Seq2SeqTrainConfig(batch_size=8, epochs=2, autoencoder=True, word_dropout=0.2, shuffle_window=2)
+    train_seq2seq(Seq2SeqConfig(model=model, train=train), PAIRS, PAIRS[:6], out, resume=resume, progress=False)
+    return _model_of(out)
+
+
 def _language_model(out: Path, resume: bool) -> dict[str, torch.Tensor]:
     config = LanguageModelConfig(embedding_dim=8, hidden_size=8, dropout=0.1, epochs=2, batch_size=8)
     sentences = [Pair(p.inputs, ()) for p in PAIRS]
@@ -142,7 +151,8 @@ def _model_of(out: Path) -> dict[str, torch.Tensor]:
 
 TRAINERS: dict[str, Callable[[Path, bool], Any]] = {
     "tagger-crf": _tagger, "tagger-hmm": lambda out, resume: _tagger(out, resume, "hmm"), "ctc": _ctc,
-    "seq2seq": _seq2seq, "language-model": _language_model, "reinforce": _reinforce, "adversarial": _adversarial,
+    "seq2seq": _seq2seq, "autoencoder": _autoencoder, "language-model": _language_model, "reinforce": _reinforce,
+    "adversarial": _adversarial,
     "seqgan-oracle": _seqgan, "classifier": _classifier,
 }
 
