@@ -15,7 +15,7 @@ GAN = GANConfig()  # the defaults: the CLI and the Python API run the same exper
 
 @click.command("gan-train")
 @click.option("--model", "model_dir", type=MODEL_DIR, required=True,
-              help="Seq2seq, tagger or language model (hybrid lm-train) to start from.")
+              help="Seq2seq, tagger, classifier or language model (hybrid lm-train) to start from.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Run directory: OUT/model (best by dev score), OUT/last, OUT/discriminator, steps.jsonl, "
                    "gan_curves.png, score.png.")

@@ -10,7 +10,7 @@ import click
 
 from cli.params import model_kind
 from hybrid.data.lines import nonempty
-from hybrid.models.registry import LANGUAGE_MODEL, SEQ2SEQ
+from hybrid.models.registry import CLASSIFIER, LANGUAGE_MODEL, SEQ2SEQ
 
 if TYPE_CHECKING:
     from hybrid.train.protocols import AdversarialPolicy
@@ -26,9 +26,11 @@ def data_options(command: Callable) -> Callable:
         click.option("--dev-src", type=FILE, help="seq2seq: dev sources."),
         click.option("--dev-tgt", type=FILE, help="seq2seq: dev references."),
         click.option("--train", "train_file", type=FILE,
-                     help="tagger: training file with gold tags (the model's format); language model: sentences."),
+                     help="tagger: training file with gold tags (the model's format); classifier: labelled "
+                          "sentences (label<TAB>text, or TSV with a header); language model: sentences."),
         click.option("--dev", "dev_file", type=FILE,
-                     help="tagger: dev file with gold tags; language model: sentences."),
+                     help="tagger: dev file with gold tags; classifier: labelled sentences; language model: "
+                          "sentences."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -49,8 +51,21 @@ def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, d
                 nonempty(read_parallel(train_src, train_tgt), train_src, "sentence pairs"),
                 nonempty(read_parallel(dev_src, dev_tgt), dev_src, "sentence pairs"))
     if not (train_file and dev_file):
-        raise click.UsageError("a tagger needs --train and --dev files with gold tags; a language model --train "
-                               "and --dev files of sentences")
+        raise click.UsageError("a tagger needs --train and --dev files with gold tags; a classifier --train and "
+                               "--dev files of labelled sentences; a language model --train and --dev files of "
+                               "sentences")
+    if model_kind(model_dir) is CLASSIFIER:
+        from hybrid.data.labelled import read_labelled
+        from hybrid.models.classifier_io import load_classifier, read_classifier_config
+        from hybrid.train.policies import ClassifierPolicy
+
+        classifier = load_classifier(model_dir)
+        data = [nonempty(list(read_labelled(path)), path, "labelled sentences") for path in (train_file, dev_file)]
+        for path, examples in zip((train_file, dev_file), data, strict=True):
+            unknown = sorted({e.label for e in examples if e.label is not None} - set(classifier.label_names))
+            if unknown:
+                raise click.UsageError(f"{path}: labels {unknown} are not among the model's {classifier.label_names}")
+        return ClassifierPolicy(classifier, read_classifier_config(model_dir)), data[0], data[1]
     if model_kind(model_dir) is LANGUAGE_MODEL:
         from hybrid.data.parallel import read_parallel
         from hybrid.models.language_model_io import load_language_model

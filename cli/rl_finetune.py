@@ -1,4 +1,4 @@
-"""`hybrid rl-finetune`: REINFORCE fine-tuning of a seq2seq or tagger model on a reward."""
+"""`hybrid rl-finetune`: REINFORCE fine-tuning of a seq2seq, tagger, classifier or language model on a reward."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same 
 
 
 @click.command("rl-finetune")
-@click.option("--model", "model_dir", type=MODEL_DIR, required=True, help="Seq2seq or tagger model to start from.")
+@click.option("--model", "model_dir", type=MODEL_DIR, required=True,
+              help="Seq2seq, tagger, classifier or language model to start from.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Run directory: the best model by dev score goes to OUT/model; steps.jsonl, "
                    "train_log.jsonl, curves.png.")
@@ -52,6 +53,9 @@ def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size
     A chunker on span F1:
         hybrid rl-finetune --model runs/chunker/model --out runs/chunker-rl --reward span-f1 \\
             --baseline mean --train train.txt --dev dev.txt
+    A sentence classifier on the accuracy of its sampled label (or any module:function reward):
+        hybrid rl-finetune --model runs/sst2/model --out runs/sst2-rl --reward accuracy \\
+            --baseline mean --train train.tsv --dev dev.tsv
     """
     from hybrid.config import ReinforceConfig
     from hybrid.rewards import load_reward

@@ -2,6 +2,7 @@
 hybrid.train.protocols (Policy, AdversarialPolicy, SequencePolicy).
 
 `Seq2SeqPolicy` wraps a generator, `TaggerPolicy` a tagger (exact samples of its chain),
+`ClassifierPolicy` a sequence classifier (one sampled label per sentence),
 `LanguageModelPolicy` an unconditional generator over words, `FixedLengthLMPolicy` one over
 ids with sequences of a fixed length (SeqGAN's synthetic oracle setting). Sampling and scoring
 run without dropout (eval mode), so the gradient is that of the very distribution the samples
@@ -19,12 +20,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hybrid.config import Seq2SeqConfig, TaggerConfig
+from hybrid.config import ClassifierConfig, Seq2SeqConfig, TaggerConfig
 from hybrid.data.pairs import Pair
 from hybrid.decoding import greedy, sample
 from hybrid.decoding.rollouts import Judge, mc_rollout_rewards
 from hybrid.decoding.search import SpecialIds
 from hybrid.errors import ConfigError
+from hybrid.models.classifier import SequenceClassifier
+from hybrid.models.classifier_io import save_classifier
 from hybrid.models.discriminator import Judged
 from hybrid.models.evaluation import bleu_of, dev_metric, evaluate
 from hybrid.models.io import save_tagger
@@ -33,6 +36,7 @@ from hybrid.models.language_model_io import TextLanguageModel, save_language_mod
 from hybrid.models.seq2seq import Seq2Seq, repeat_sources, score_sequences, score_tokens
 from hybrid.models.seq2seq_io import save_seq2seq
 from hybrid.models.tagger import Tagger
+from hybrid.train.classification import evaluate_classifier
 from hybrid.train.protocols import Rollout
 
 
@@ -209,6 +213,80 @@ class TaggerPolicy:
     def real(self, inputs: list[Any]) -> Judged:
         batch = self._batch(inputs, with_tags=True)
         return Judged(batch.tags.masked_fill(~batch.mask, 0), batch.mask, batch.words, batch.mask)
+
+
+class ClassifierPolicy:
+    """A sequence classifier as a policy over one-label outputs (`[label]`); inputs are Labelled
+    sentences whose gold labels are the references, so the `accuracy` reward (or any callable)
+    scores a sampled label against them. A discriminator judges (sentence, label) pairs."""
+
+    def __init__(self, model: SequenceClassifier, config: ClassifierConfig | None = None):
+        self.model, self.config = model, config or ClassifierConfig(model=model.config)
+
+    def _encoded(self, inputs: list[Any]) -> tuple[Tensor, Tensor, Tensor | None]:
+        device = next(self.model.parameters()).device
+        ids, mask, labels = self.model.vocabs.encode(inputs, with_labels=all(e.label is not None for e in inputs))
+        return ids.to(device), mask.to(device), None if labels is None else labels.to(device)
+
+    def _names(self, labels: Tensor) -> list[list[str]]:
+        return [[self.model.label_names[i]] for i in labels.tolist()]
+
+    def sample(self, inputs: list[Any], n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
+               max_length: int = 100) -> Rollout:
+        self.model.eval()
+        ids, mask, _ = self._encoded(inputs)
+        with torch.no_grad():
+            probs = torch.softmax(self.model(ids, mask).float() / temperature, dim=-1)  # (B, C)
+        labels = torch.multinomial(probs.cpu(), n, replacement=True, generator=generator).to(ids.device)  # (B, n)
+        return Rollout(self._names(labels.flatten()), (ids, mask, labels))
+
+    def greedy(self, inputs: list[Any], max_length: int = 100) -> list[list[str]]:
+        self.model.eval()
+        ids, mask, _ = self._encoded(inputs)
+        with torch.no_grad():
+            return self._names(self.model(ids, mask).argmax(-1))
+
+    def score(self, rollout: Rollout) -> tuple[Tensor, Tensor]:
+        self.model.eval()
+        ids, mask, labels = rollout.state
+        log_probs = torch.log_softmax(self.model(ids, mask).float(), dim=-1)  # (B, C)
+        entropy = -(log_probs.exp() * log_probs).sum(-1)  # (B,)
+        return log_probs.gather(1, labels).reshape(-1), entropy.repeat_interleave(labels.shape[1])
+
+    def references(self, inputs: list[Any]) -> list[list[str]]:
+        return [[e.label] for e in inputs]
+
+    def sources(self, inputs: list[Any]) -> list[list[str]]:
+        return [list(e.tokens) for e in inputs]
+
+    def mle_loss(self, inputs: list[Any]) -> Tensor:
+        self.model.eval()
+        ids, mask, labels = self._encoded(inputs)
+        return self.model.loss(ids, mask, labels)  # type: ignore[arg-type]
+
+    def evaluate(self, inputs: list[Any], beam: int = 1, max_length: int = 100) -> dict[str, Any]:
+        scores = evaluate_classifier(self.model, inputs)
+        return {"metric": "accuracy", "score": scores["accuracy"], "dev_macro_f1": scores["macro_f1"]}
+
+    def save(self, directory: str | Path, training: dict[str, Any]) -> None:
+        save_classifier(self.model, directory, self.config, training)
+
+    # -- the adversarial trainer's view: the label (one position) given the sentence -----------
+    def discriminator_vocab(self) -> tuple[int, int]:
+        return len(self.model.label_names), len(self.model.vocabs.words)
+
+    def judged(self, rollout: Rollout) -> Judged:
+        ids, mask, labels = rollout.state
+        n = labels.shape[1]
+        return Judged(labels.reshape(-1, 1), torch.ones_like(labels.reshape(-1, 1), dtype=torch.bool),
+                      ids.repeat_interleave(n, 0), mask.repeat_interleave(n, 0))
+
+    def real(self, inputs: list[Any]) -> Judged:
+        ids, mask, labels = self._encoded(inputs)
+        if labels is None:
+            raise ConfigError("the discriminator's real examples need gold labels")
+        column = labels.unsqueeze(1)
+        return Judged(column, torch.ones_like(column, dtype=torch.bool), ids, mask)
 
 
 class _LanguageModelPolicyBase:
