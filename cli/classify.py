@@ -6,7 +6,7 @@ import json
 
 import click
 
-from cli.params import DEVICE, MODEL_DIR, run_options
+from cli.params import DEVICE, ENCODERS, MODEL_DIR, run_options, transformer_options
 from hybrid.config import ClassifierModelConfig, ClassifierTrainConfig
 
 FILE = click.Path(exists=True, dir_okay=False)
@@ -30,8 +30,9 @@ def classify() -> None:
               show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Run directory: the best model by dev accuracy goes to OUT/model.")
-@click.option("--encoder", type=click.Choice(["lstm", "gru", "rnn", "peephole", "jordan"]), default=MODEL.encoder,
-              show_default=True)
+@click.option("--encoder", type=click.Choice(ENCODERS), default=MODEL.encoder, show_default=True,
+              help="Recurrent cell, or transformer (self-attention; --hidden-size is its width).")
+@transformer_options(MODEL)
 @click.option("--pooling", type=click.Choice(["last", "mean", "max", "attention"]), default=MODEL.pooling,
               show_default=True, help="How the states of a sentence become one vector.")
 @click.option("--word-dim", type=click.IntRange(1), default=MODEL.word_dim, show_default=True)
@@ -51,7 +52,8 @@ def classify() -> None:
 @click.option("--seed", type=int, default=TRAIN.seed, show_default=True)
 @click.option("--device", type=DEVICE, default="cpu", show_default=True)
 @run_options
-def train(train_file, dev_file, dev_fraction, out_dir, encoder, pooling, word_dim, hidden_size, num_layers, dropout,
+def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, positions, attention_dropout, pooling,
+          word_dim, hidden_size, num_layers, dropout,
           embeddings, lowercase, class_weights, lr, batch_size, epochs, patience, max_minutes, seed, device,
           overwrite, resume, quiet) -> None:
     """Train a classifier; the best model (by dev accuracy) is saved to OUT/model.
@@ -63,7 +65,9 @@ def train(train_file, dev_file, dev_fraction, out_dir, encoder, pooling, word_di
     from hybrid.train.classification import train_classifier
 
     config = ClassifierConfig(
-        model=ClassifierModelConfig(word_dim=word_dim, encoder=encoder, hidden_size=hidden_size, num_layers=num_layers,
+        model=ClassifierModelConfig(word_dim=word_dim, encoder=encoder, heads=heads, ff_size=ff_size,
+                                    positions=positions, attention_dropout=attention_dropout,
+                                    hidden_size=hidden_size, num_layers=num_layers,
                                     dropout=dropout, pooling=pooling, lowercase=lowercase, embeddings=embeddings),
         train=ClassifierTrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, patience=patience,
                                     max_minutes=max_minutes, dev_fraction=dev_fraction, class_weights=class_weights,

@@ -50,8 +50,7 @@ def info(directory, as_json: bool) -> None:
     else:
         click.echo(f"layer      {m.layer} (constraints: {constraints}, loss: {m.loss})")
     if ctc:
-        click.echo(f"encoder    {m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
-                   f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
+        click.echo(f"encoder    {describe_encoder(m)}")
         click.echo(f"inputs     tokens ({sizes['inputs']}, dim {m.word_dim})")
     elif m.layer == "hmm-classic":
         click.echo(f"model      bigram HMM from counts, no network "
@@ -59,8 +58,7 @@ def info(directory, as_json: bool) -> None:
                    f"emissions {m.hmm_emission_smoothing}; words seen <= {m.hmm_rare_words}x -> unknown-word classes)")
         click.echo(f"inputs     {sizes['words']} symbols (words and unknown-word classes)")
     else:
-        click.echo(f"encoder    {m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
-                   f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
+        click.echo(f"encoder    {describe_encoder(m)}")
         click.echo(f"inputs     words ({sizes['words']}, dim {m.word_dim}), chars ({m.char_encoder}), "
                    f"features {list(d.feature_columns) or 'none'}")
     if ctc:
@@ -130,11 +128,19 @@ def _classifier_info(directory, as_json: bool) -> None:
         return
     m = config.model
     click.echo(f"model      {directory} (classifier)")
-    click.echo(f"encoder    {'bidirectional ' if m.bidirectional else ''}{m.encoder}, {m.num_layers} layer(s), "
-               f"hidden {m.hidden_size}; {m.pooling} pooling")
+    click.echo(f"encoder    {describe_encoder(m)}; {m.pooling} pooling")
     click.echo(f"inputs     words ({words}, dim {m.word_dim}{', lowercased' if m.lowercase else ''})")
     click.echo(f"labels ({len(labels)})  {' '.join(labels)}")
     if training:
         click.echo(f"training   best dev accuracy {training.get('best_dev', float('nan')):.2f} at epoch "
                    f"{training.get('best_epoch')}, {training.get('minutes')} min")
 
+
+def describe_encoder(m) -> str:
+    """One line on a tagger's or classifier's encoder settings."""
+    if m.encoder == "transformer":
+        ff = m.ff_size or 4 * m.hidden_size
+        return (f"transformer, {m.num_layers} layer(s), width {m.hidden_size}, {m.heads} heads, feed-forward {ff}, "
+                f"{m.positions} positions, {'bidirectional' if m.bidirectional else 'causal (left only)'}")
+    return (f"{m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
+            f"{'bidirectional' if m.bidirectional else 'unidirectional'}")

@@ -141,3 +141,40 @@ def run_options(command: F) -> F:
         command = option(command)
     return command
 
+
+
+ENCODERS = ["lstm", "gru", "rnn", "peephole", "jordan", "transformer"]  # as hybrid.encoders.build.ENCODERS
+
+
+def transformer_options(defaults: Any = None) -> Callable[[F], F]:
+    """--heads, --ff-size, --positions, --attention-dropout (the `--encoder transformer`
+    settings). With `defaults` (a model config) they default to its values; without, to None
+    (unset: the --config file's or the config's defaults, named in the help)."""
+    from hybrid.config import ModelConfig
+
+    shown = defaults or ModelConfig()
+
+    def default(name: str) -> Any:
+        return getattr(defaults, name) if defaults is not None else None
+
+    def suffix(name: str) -> str:
+        return f"  [default: {getattr(shown, name)}]" if defaults is None else ""
+
+    def decorate(command: F) -> F:
+        for option in reversed([
+            click.option("--heads", type=click.IntRange(1), default=default("heads"), show_default=defaults is not None,
+                         help="transformer: attention heads (--hidden-size must be a multiple)." + suffix("heads")),
+            click.option("--ff-size", type=click.IntRange(0), default=default("ff_size"),
+                         show_default=defaults is not None,
+                         help="transformer: feed-forward size, 0 = 4 x --hidden-size." + suffix("ff_size")),
+            click.option("--positions", type=click.Choice(["sinusoidal", "learned"]), default=default("positions"),
+                         show_default=defaults is not None,
+                         help="transformer: position encodings (learned: up to 512 tokens)." + suffix("positions")),
+            click.option("--attention-dropout", type=click.FloatRange(0, 1, max_open=True),
+                         default=default("attention_dropout"), show_default=defaults is not None,
+                         help="transformer: dropout inside its blocks." + suffix("attention_dropout")),
+        ]):
+            command = option(command)
+        return command
+
+    return decorate

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from cli.params import COLUMN, DEVICE, run_options
+from cli.params import COLUMN, DEVICE, ENCODERS, run_options, transformer_options
 
 # option name -> (config section, field); options left unset keep the --config / default value
 OVERRIDES = {
@@ -25,6 +25,8 @@ OVERRIDES = {
     "hmm_transition_smoothing": ("model", "hmm_transition_smoothing"),
     "hmm_prior_scale": ("model", "hmm_prior_scale"), "hmm_transition_scale": ("model", "hmm_transition_scale"),
     "hmm_tune_scales": ("model", "hmm_tune_scales"), "ctc_beam": ("model", "ctc_beam"),
+    "heads": ("model", "heads"), "ff_size": ("model", "ff_size"), "positions": ("model", "positions"),
+    "attention_dropout": ("model", "attention_dropout"),
 }
 
 
@@ -45,9 +47,11 @@ OVERRIDES = {
               help="Tag column (index, -1 = last, or CoNLL-U field such as upos, xpos).  [default: -1]")
 @click.option("--feature-column", type=COLUMN, multiple=True,
               help="Extra input column with its own embedding, e.g. the POS column 1 of CoNLL-2000. Repeatable.")
-@click.option("--encoder", type=click.Choice(["lstm", "gru", "rnn", "peephole", "jordan"]), default=None,
-              help="Recurrent encoder cell: lstm, gru, rnn (Elman), peephole (LSTM with peepholes) or jordan "
-                   "(recurrence on the previous step's output; tags with the torch engine).  [default: lstm]")
+@click.option("--encoder", type=click.Choice(ENCODERS), default=None,
+              help="Sentence encoder: lstm, gru, rnn (Elman), peephole (LSTM with peepholes), jordan "
+                   "(recurrence on the previous step's output) or transformer (self-attention; --hidden-size is "
+                   "its width; see --heads). jordan and transformer tag with the torch engine.  [default: lstm]")
+@transformer_options()
 @click.option("--layer", type=click.Choice(["crf", "softmax", "hmm", "hmm-classic", "ctc"]), default=None,
               help="Structured output layer: crf, softmax (no structure), hmm (the DNN-HMM "
                    "hybrid: posteriors over the tag prior, transitions from tag-bigram counts), "

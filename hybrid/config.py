@@ -160,6 +160,17 @@ class Checked:
             value = getattr(self, name)
             if value is not None and not allowed.holds(value):
                 raise ConfigError(f"{type(self).__name__}.{name} must be {allowed}, got {value!r}")
+        self._check()
+
+    def _check(self) -> None:
+        """Checks across fields, beyond each field's range (none by default)."""
+
+
+def check_transformer_width(config: typing.Any) -> None:
+    """A transformer encoder splits its width (hidden_size) evenly over its heads."""
+    if config.encoder == "transformer" and config.hidden_size % config.heads:
+        raise ConfigError(f"{type(config).__name__}: the transformer's hidden_size ({config.hidden_size}) must be a "
+                          f"multiple of its heads ({config.heads})")
 
 
 # The input formats DataConfig reads; pairs: input<TAB>labels (CTC)
@@ -192,8 +203,9 @@ class ModelConfig(Checked):
 
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "word_dim": SIZE, "feature_dim": SIZE, "char_dim": SIZE, "char_hidden": SIZE, "hidden_size": SIZE,
-        "num_layers": Range(1, 100), "dropout": DROPOUT, "word_dropout": DROPOUT,
-        "hmm_transition_smoothing": POSITIVE, "hmm_emission_smoothing": POSITIVE, "hmm_rare_words": NON_NEGATIVE,
+        "num_layers": Range(1, 100), "dropout": DROPOUT, "word_dropout": DROPOUT, "heads": Range(1, 1024),
+        "ff_size": Range(0, 1_000_000), "attention_dropout": DROPOUT, "hmm_transition_smoothing": POSITIVE,
+        "hmm_emission_smoothing": POSITIVE, "hmm_rare_words": NON_NEGATIVE,
         "hmm_prior_scale": NON_NEGATIVE, "hmm_transition_scale": NON_NEGATIVE, "ctc_beam": COUNT,
     }
 
@@ -202,12 +214,18 @@ class ModelConfig(Checked):
     char_encoder: typing.Literal["lstm", "cnn", "none"] = "lstm"
     char_dim: int = 30
     char_hidden: int = 50
-    encoder: typing.Literal["lstm", "gru", "rnn", "peephole", "jordan"] = "lstm"
-    hidden_size: int = 200
+    encoder: typing.Literal["lstm", "gru", "rnn", "peephole", "jordan", "transformer"] = "lstm"
+    hidden_size: int = 200  # per direction; the transformer's width
     num_layers: int = 1
-    bidirectional: bool = True
+    bidirectional: bool = True  # the transformer without it attends to the left only
     dropout: float = 0.5
     word_dropout: float = 0.05
+    # transformer only: attention heads (hidden_size must be a multiple), feed-forward size (0:
+    # 4 x hidden_size), positions, and the dropout inside its blocks
+    heads: int = 4
+    ff_size: int = 0
+    positions: typing.Literal["sinusoidal", "learned"] = "sinusoidal"
+    attention_dropout: float = 0.1
     layer: typing.Literal["crf", "softmax", "hmm", "hmm-classic", "ctc"] = "crf"
     # training loss on the chain: auto = the layer's own (CRF: nll; HMM: per-token cross-entropy)
     loss: typing.Literal["auto", "nll", "perceptron", "hinge"] = "auto"
@@ -228,6 +246,9 @@ class ModelConfig(Checked):
     # bidirectional and dropout apply, char and feature options do not): the decoding beam,
     # 1 = best path (argmax per position, collapsed), more = CTC prefix beam search
     ctc_beam: int = 1
+
+    def _check(self) -> None:
+        check_transformer_width(self)
 
 
 @dataclass(frozen=True)
@@ -464,15 +485,21 @@ class ClassifierModelConfig(Checked):
 
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "word_dim": SIZE, "hidden_size": SIZE, "num_layers": Range(1, 100), "dropout": DROPOUT,
-        "min_word_freq": COUNT, "attention_size": SIZE,
+        "min_word_freq": COUNT, "attention_size": SIZE, "heads": Range(1, 1024), "ff_size": Range(0, 1_000_000),
+        "attention_dropout": DROPOUT,
     }
 
     word_dim: int = 100
-    encoder: typing.Literal["lstm", "gru", "rnn", "peephole", "jordan"] = "lstm"
-    hidden_size: int = 150  # per direction
+    encoder: typing.Literal["lstm", "gru", "rnn", "peephole", "jordan", "transformer"] = "lstm"
+    hidden_size: int = 150  # per direction; the transformer's width
     num_layers: int = 1
-    bidirectional: bool = True
+    bidirectional: bool = True  # the transformer without it attends to the left only
     dropout: float = 0.5
+    # transformer only (as for taggers)
+    heads: int = 6  # 150 = 6 x 25
+    ff_size: int = 0
+    positions: typing.Literal["sinusoidal", "learned"] = "sinusoidal"
+    attention_dropout: float = 0.1
     # last: the final states (both directions); mean / max over real positions; attention: a
     # learned query scores each position, the softmax of the scores weighs the states
     pooling: typing.Literal["last", "mean", "max", "attention"] = "attention"
@@ -480,6 +507,9 @@ class ClassifierModelConfig(Checked):
     min_word_freq: int = 1
     lowercase: bool = False
     embeddings: str | None = None  # pretrained word vectors (word2vec / GloVe text), word_dim wide
+
+    def _check(self) -> None:
+        check_transformer_width(self)
 
 
 @dataclass(frozen=True)

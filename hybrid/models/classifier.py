@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from hybrid.config import ClassifierModelConfig
 from hybrid.data.labelled import Labelled
 from hybrid.data.vocab import Vocabulary
-from hybrid.encoders import RNNEncoder
+from hybrid.encoders.build import build_encoder
 from hybrid.encoders.pooling import Pooling
 
 
@@ -61,12 +61,14 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         self.config, self.vocabs = config, vocabs
         self.embedding = nn.Embedding(len(vocabs.words), config.word_dim, padding_idx=0)
-        self.encoder = RNNEncoder(config.word_dim, config.hidden_size, config.num_layers, config.encoder,
-                                  config.bidirectional, config.dropout)
+        transformer = config.encoder == "transformer"
+        self.encoder = build_encoder(config.encoder, config.word_dim, config.hidden_size, config.num_layers,
+                                     config.bidirectional, config.attention_dropout if transformer else config.dropout,
+                                     config.heads, config.ff_size, config.positions)
         size = self.encoder.output_size
         self.dropout = nn.Dropout(config.dropout)
         self.pooling = Pooling(config.pooling, size, config.attention_size,
-                               config.hidden_size if config.bidirectional else None)
+                               config.hidden_size if config.bidirectional and not transformer else None)
         self._register_load_state_dict_pre_hook(_rename_pooling_keys)
         self.output = nn.Linear(size, len(vocabs.labels))
 

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from hybrid.config import ModelConfig
 from hybrid.data.pairs import CTCBatch, CTCVocabs, Pair
-from hybrid.encoders import RNNEncoder
+from hybrid.encoders.build import build_encoder
 from hybrid.structured.ctc import CTCHead
 
 
@@ -25,11 +25,13 @@ class CTCModel(nn.Module):
 
     def __init__(self, vocab_size: int, num_labels: int, embedding_dim: int = 32, hidden_size: int = 64,
                  num_layers: int = 1, cell: str = "lstm", dropout: float = 0.0, zero_infinity: bool = False,
-                 bidirectional: bool = True):
+                 bidirectional: bool = True, heads: int = 4, ff_size: int = 0, positions: str = "sinusoidal",
+                 attention_dropout: float = 0.1):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
-        self.encoder = RNNEncoder(embedding_dim, hidden_size, num_layers, cell, bidirectional=bidirectional,
-                                  dropout=dropout)
+        self.encoder = build_encoder(cell, embedding_dim, hidden_size, num_layers, bidirectional,
+                                     attention_dropout if cell == "transformer" else dropout, heads, ff_size,
+                                     positions)
         self.dropout = nn.Dropout(dropout)
         self.head = CTCHead(self.encoder.output_size, num_labels, blank=0, zero_infinity=zero_infinity)
         self.vocabs: CTCVocabs | None = None
@@ -42,7 +44,9 @@ class CTCModel(nn.Module):
         num_layers, bidirectional, dropout, ctc_beam); training pairs too short for their labels
         count as zero loss instead of infinity."""
         model = cls(len(vocabs.inputs), vocabs.num_labels, config.word_dim, config.hidden_size, config.num_layers,
-                    config.encoder, config.dropout, zero_infinity=True, bidirectional=config.bidirectional)
+                    config.encoder, config.dropout, zero_infinity=True, bidirectional=config.bidirectional,
+                    heads=config.heads, ff_size=config.ff_size, positions=config.positions,
+                    attention_dropout=config.attention_dropout)
         model.vocabs, model.config, model.beam = vocabs, config, config.ctc_beam
         return model
 

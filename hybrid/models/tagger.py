@@ -17,7 +17,8 @@ from torch import Tensor, nn
 from hybrid.config import ModelConfig
 from hybrid.data.batching import Batch, TaggerVocabs, length_sorted_groups
 from hybrid.data.sentence import Sentence
-from hybrid.encoders import RNNEncoder, build_char_encoder
+from hybrid.encoders import build_char_encoder
+from hybrid.encoders.build import build_encoder
 from hybrid.errors import ConfigError
 from hybrid.structured import CRFLayer, HMMLayer, SoftmaxLayer, StructuredLayer, detect_scheme
 
@@ -97,9 +98,11 @@ class Tagger(nn.Module):
             input_size += self.char_encoder.output_size
         self.char_cache = CharFeatureCache()
         self.dropout = nn.Dropout(config.dropout)
-        self.encoder = RNNEncoder(
-            input_size, config.hidden_size, config.num_layers, config.encoder,
-            config.bidirectional, config.dropout if config.num_layers > 1 else 0.0,
+        inner_dropout = config.attention_dropout if config.encoder == "transformer" else config.dropout
+        self.encoder = build_encoder(
+            config.encoder, input_size, config.hidden_size, config.num_layers, config.bidirectional,
+            inner_dropout if config.num_layers > 1 or config.encoder == "transformer" else 0.0,
+            config.heads, config.ff_size, config.positions,
         )
         self.projection = nn.Linear(self.encoder.output_size, len(vocabs.tags))
         self.layer = build_layer(config.layer, len(vocabs.tags), config.loss,

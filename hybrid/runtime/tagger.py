@@ -31,7 +31,7 @@ CHAR_CACHE_LIMIT = 200_000  # as CharFeatureCache
 CHAR_BATCH = 128  # new word forms encoded per run of the char graph
 SPREAD = 1.3  # longest / shortest sentence length of a batch, about (see `even_groups`)
 
-TORCH_ONLY_ENCODERS = ("jordan",)  # encoders with no ONNX graph (yet)
+TORCH_ONLY_ENCODERS = ("jordan", "transformer")  # encoders with no ONNX graph (yet)
 NO_DECODING_TENSORS = ("the model was saved without its decoding tensors (by an older hybrid); "
                        "load and save it again to run it on ONNX Runtime")
 

@@ -22,12 +22,12 @@ def _examples(n: int = 12) -> list[Labelled]:
 
 
 @pytest.mark.parametrize("pooling", POOLINGS)
-@pytest.mark.parametrize("encoder", ["lstm", "gru", "jordan"])
+@pytest.mark.parametrize("encoder", ["lstm", "gru", "jordan", "transformer"])
 def test_padding_never_changes_a_sentences_logits(pooling, encoder):
     torch.manual_seed(0)
     examples = _examples()
-    config = ClassifierModelConfig(word_dim=6, hidden_size=5, attention_size=4, pooling=pooling, encoder=encoder,
-                                   dropout=0.0)
+    config = ClassifierModelConfig(word_dim=6, hidden_size=6, heads=2, attention_size=4, pooling=pooling,
+                                   encoder=encoder, dropout=0.0, attention_dropout=0.0)
     model = SequenceClassifier(config, ClassifierVocabs.build(examples)).eval()
     ids, mask, _ = model.vocabs.encode(examples)
     batch = model(ids, mask)

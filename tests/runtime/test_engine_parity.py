@@ -34,7 +34,7 @@ from tests.runtime.test_runtime import corpus, random_sentences
 pytest.importorskip("onnxruntime")
 
 # small sizes that keep 100-odd models quick; every field not named here keeps its default
-TINY_MODEL = {"word_dim": 8, "feature_dim": 3, "char_dim": 4, "char_hidden": 5, "hidden_size": 6}
+TINY_MODEL = {"word_dim": 8, "feature_dim": 3, "char_dim": 4, "char_hidden": 5, "hidden_size": 8}  # 8: 4 heads
 # fields that cannot change what a saved model decodes, each with the reason
 NOT_DECODING = {
     "embeddings": "a path of pretrained vectors: they only initialise the saved word embeddings",
