@@ -57,7 +57,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data/sst2", help="folder with GLUE's train.tsv and dev.tsv")
     ap.add_argument("--out", default="runs/sst2")
-    ap.add_argument("--encoder", default="lstm", choices=["lstm", "gru", "rnn", "peephole", "jordan"])
+    ap.add_argument("--encoder", default="lstm", choices=["lstm", "gru", "rnn", "peephole", "jordan", "transformer"])
+    ap.add_argument("--num-layers", type=int, default=1)
     ap.add_argument("--pooling", default="attention", choices=["last", "mean", "max", "attention"])
     ap.add_argument("--word-dim", type=int, default=100)
     ap.add_argument("--hidden-size", type=int, default=150)
@@ -79,6 +80,7 @@ def main() -> None:
     data = Path(args.data)
     config = ClassifierConfig(
         model=ClassifierModelConfig(word_dim=args.word_dim, encoder=args.encoder, hidden_size=args.hidden_size,
+                                    num_layers=args.num_layers,
                                     dropout=args.dropout, pooling=args.pooling, embeddings=args.embeddings),
         train=ClassifierTrainConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                                     patience=args.patience, max_minutes=args.max_minutes,

@@ -95,14 +95,23 @@ def _seq2seq_info(directory, as_json: bool) -> None:
     m = config.model
     kind = "sequence autoencoder" if config.train.autoencoder else "seq2seq"
     click.echo(f"model      {directory} ({kind})")
-    click.echo(f"encoder    bidirectional {m.encoder}, {m.encoder_layers} layer(s), "
-               f"hidden {m.encoder_hidden} per direction")
-    click.echo(f"decoder    {m.decoder}, hidden {m.decoder_hidden}, {m.attention} attention, "
-               f"embeddings {m.embedding_dim}"
-               f"{' (tied with the output layer)' if m.tie_embeddings else ''}")
+    tied = " (tied with the output layer)" if m.tie_embeddings else ""
+    if m.arch == "transformer":
+        ff = m.ff_size or 4 * m.embedding_dim
+        click.echo(f"encoder    transformer, {m.transformer_layers} layer(s), width {m.embedding_dim}, "
+                   f"{m.heads} heads, "
+                   f"feed-forward {ff}")
+        click.echo(f"decoder    transformer, {m.transformer_layers} layer(s), causal self-attention and "
+                   f"cross-attention, embeddings {m.embedding_dim}{tied}")
+        width = m.embedding_dim
+    else:
+        click.echo(f"encoder    bidirectional {m.encoder}, {m.encoder_layers} layer(s), "
+                   f"hidden {m.encoder_hidden} per direction")
+        click.echo(f"decoder    {m.decoder}, hidden {m.decoder_hidden}, {m.attention} attention, "
+                   f"embeddings {m.embedding_dim}{tied}")
+        width = 2 * m.encoder_hidden
     sees = "the summary alone (bottleneck)" if m.bottleneck else "every source position"
-    click.echo(f"summary    {m.summary} pooling of the encoder states, {2 * m.encoder_hidden} wide; "
-               f"the decoder attends to {sees}")
+    click.echo(f"summary    {m.summary} pooling of the encoder states, {width} wide; the decoder attends to {sees}")
     click.echo(f"vocabulary source {sizes['source']}, target {sizes['target']}")
     if training:
         click.echo(f"training   best dev BLEU {training.get('best_dev', float('nan')):.2f} at epoch "

@@ -20,6 +20,8 @@ OVERRIDES = {
     "label_smoothing": [("train", "label_smoothing")], "ss_start": [("train", "ss_start")],
     "ss_end": [("train", "ss_end")], "ss_epochs": [("train", "ss_epochs")], "seed": [("train", "seed")],
     "summary": [("model", "summary")], "bottleneck": [("model", "bottleneck")],
+    "arch": [("model", "arch")], "transformer_layers": [("model", "transformer_layers")],
+    "heads": [("model", "heads")], "ff_size": [("model", "ff_size")], "warmup_steps": [("train", "warmup_steps")],
     "autoencoder": [("train", "autoencoder")], "word_dropout": [("train", "word_dropout")],
     "shuffle_window": [("train", "shuffle_window")],
 }
@@ -49,18 +51,32 @@ def seq2seq() -> None:
               help="Noise: shuffle training source words, none moving more than this many places.  [default: 0]")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Run directory: the best model goes to OUT/model.")
+@click.option("--arch", type=click.Choice(["rnn", "transformer"]), default=None,
+              help="rnn: recurrent encoder-decoder with attention (--cell, --attention); transformer: "
+                   "self-attention on both sides (--embedding-dim is its width; --transformer-layers, --heads, "
+                   "--ff-size).  [default: rnn]")
 @click.option("--cell", type=click.Choice(["gru", "lstm", "rnn"]), default=None,
-              help="Encoder and decoder cell.  [default: gru]")
+              help="rnn: encoder and decoder cell.  [default: gru]")
 @click.option("--attention", type=click.Choice(["dot", "general", "additive"]), default=None,
               help="Match function of the attention.  [default: general]")
-@click.option("--embedding-dim", type=click.IntRange(1), default=None, help="[default: 256]")
+@click.option("--embedding-dim", type=click.IntRange(1), default=None,
+              help="Word embeddings; the transformer's width.  [default: 256]")
+@click.option("--transformer-layers", type=click.IntRange(1), default=None,
+              help="transformer: encoder layers and decoder layers.  [default: 3]")
+@click.option("--heads", type=click.IntRange(1), default=None,
+              help="transformer: attention heads (--embedding-dim must be a multiple).  [default: 4]")
+@click.option("--ff-size", type=click.IntRange(0), default=None,
+              help="transformer: feed-forward size, 0 = 4 x --embedding-dim.  [default: 0]")
 @click.option("--encoder-hidden", type=click.IntRange(1), default=None, help="Per direction.  [default: 256]")
 @click.option("--decoder-hidden", type=click.IntRange(1), default=None, help="[default: 256]")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="[default: 0.3]")
 @click.option("--min-freq", type=click.IntRange(1), default=None,
               help="Words seen fewer times become <unk> (both sides).  [default: 2]")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
-              help="Adam learning rate.  [default: 0.001]")
+              help="Adam learning rate (the peak, with warm-up).  [default: 0.001]")
+@click.option("--warmup-steps", type=click.IntRange(0), default=None,
+              help="Learning rate rising over this many steps, then falling as 1/sqrt(step); 0 = constant.  "
+                   "[default: 1000 for the transformer, 0 for rnn]")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="[default: 64]")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="[default: 30]")
 @click.option("--patience", type=click.IntRange(1), default=None,
@@ -85,6 +101,9 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
     Multi30k German -> English:
         hybrid seq2seq train --train-src train.de --train-tgt train.en \\
             --dev-src val.de --dev-tgt val.en --out runs/de-en --max-minutes 85
+    The same with a Transformer:
+        hybrid seq2seq train --arch transformer --train-src train.de --train-tgt train.en \\
+            --dev-src val.de --dev-tgt val.en --out runs/de-en-transformer --max-minutes 85
     A sequence autoencoder (sentence -> one vector -> sentence; `hybrid encode` writes the vectors):
         hybrid seq2seq train --autoencoder --train-src train.en --dev-src val.en \\
             --word-dropout 0.1 --out runs/ae-en --max-minutes 30

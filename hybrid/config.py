@@ -292,10 +292,15 @@ class Seq2SeqModelConfig(Checked):
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "src_min_freq": COUNT, "tgt_min_freq": COUNT, "embedding_dim": SIZE, "encoder_hidden": SIZE,
         "encoder_layers": Range(1, 100), "decoder_hidden": SIZE, "attention_hidden": SIZE, "dropout": DROPOUT,
+        "transformer_layers": Range(1, 100), "heads": Range(1, 1024), "ff_size": Range(0, 1_000_000),
     }
 
     src_min_freq: int = 2
     tgt_min_freq: int = 2
+    # rnn: the recurrent encoder-decoder with attention; transformer: self-attention both sides
+    # (embedding_dim is its width; transformer_layers, heads, ff_size apply; the cell and
+    # attention options do not)
+    arch: typing.Literal["rnn", "transformer"] = "rnn"
     embedding_dim: int = 256
     encoder: typing.Literal["lstm", "gru", "rnn"] = "gru"
     encoder_hidden: int = 256  # per direction
@@ -312,6 +317,16 @@ class Seq2SeqModelConfig(Checked):
     # the decoder attends to the summary alone instead of every source position: the sentence
     # must pass through one vector (the sequence autoencoder's bottleneck)
     bottleneck: bool = False
+    # transformer only: layers of the encoder and of the decoder, attention heads (embedding_dim
+    # must be a multiple), feed-forward size (0: 4 x embedding_dim)
+    transformer_layers: int = 3
+    heads: int = 4
+    ff_size: int = 0
+
+    def _check(self) -> None:
+        if self.arch == "transformer" and self.embedding_dim % self.heads:
+            raise ConfigError(f"Seq2SeqModelConfig: the transformer's width (embedding_dim {self.embedding_dim}) "
+                              f"must be a multiple of its heads ({self.heads})")
 
 
 @dataclass(frozen=True)
@@ -322,10 +337,13 @@ class Seq2SeqTrainConfig(Checked):
         "lr": POSITIVE, "batch_size": COUNT, "epochs": COUNT, "patience": COUNT, "max_minutes": POSITIVE,
         "clip_norm": NON_NEGATIVE, "label_smoothing": DROPOUT, "ss_start": PROBABILITY, "ss_end": PROBABILITY,
         "ss_epochs": COUNT, "max_length": COUNT, "dev_beam": COUNT, "word_dropout": DROPOUT,
-        "shuffle_window": NON_NEGATIVE,
+        "shuffle_window": NON_NEGATIVE, "warmup_steps": NON_NEGATIVE,
     }
 
     lr: float = 1e-3
+    # learning rate rising linearly over this many steps to lr, then falling as 1/sqrt(step)
+    # (the Transformer's schedule); None: 1000 for the transformer, 0 (constant lr) for the rnn
+    warmup_steps: int | None = None
     batch_size: int = 64
     epochs: int = 30
     patience: int = 4

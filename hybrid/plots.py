@@ -13,7 +13,7 @@ import torch
 from hybrid.errors import ConfigError
 
 if TYPE_CHECKING:
-    from hybrid.models.seq2seq import Seq2Seq
+    from hybrid.models.seq2seq import EncoderDecoder
 
 
 def _pyplot() -> Any:
@@ -41,7 +41,7 @@ def _save(fig: Any, path: str | Path) -> None:
 
 
 def plot_attention(
-    model: Seq2Seq, source: Sequence[str], path: str | Path, beam: int = 1, max_length: int = 100
+    model: EncoderDecoder, source: Sequence[str], path: str | Path, beam: int = 1, max_length: int = 100
 ) -> list[str]:
     """Decode `source` and plot its attention weights (target rows x source columns); returns the output."""
     from hybrid.data.pairs import Pair

@@ -10,7 +10,8 @@ import torch
 from hybrid.config import Seq2SeqModelConfig
 from hybrid.data.pairs import Pair
 from hybrid.data.parallel import Seq2SeqVocabs
-from hybrid.models.seq2seq import Seq2Seq
+from hybrid.models.seq2seq import EncoderDecoder as Seq2Seq
+from hybrid.models.seq2seq_io import build_seq2seq
 
 WORDS = [f"w{i}" for i in range(8)]
 
@@ -34,8 +35,15 @@ def tiny_model(vocabs: Seq2SeqVocabs, seed: int = 0, scale: float = 1.0, **overr
     """A random model; scale > 1 makes its distributions peaky (decoding choices matter)."""
     options = {"embedding_dim": 8, "encoder_hidden": 4, "decoder_hidden": 8, "attention_hidden": 6, "dropout": 0.0}
     torch.manual_seed(seed)
-    model = Seq2Seq(Seq2SeqModelConfig(**{**options, **overrides}), vocabs).eval()
+    model = build_seq2seq(Seq2SeqModelConfig(**{**options, **overrides}), vocabs).eval()
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(scale)
     return model
+
+
+def tiny_transformer(vocabs: Seq2SeqVocabs, seed: int = 0, scale: float = 1.0, **overrides) -> Seq2Seq:
+    """A random Transformer seq2seq model (2 layers, 2 heads, width 8); scale as for tiny_model."""
+    options = {"arch": "transformer", "embedding_dim": 8, "heads": 2, "transformer_layers": 2, "ff_size": 16,
+               "attention_hidden": 6, "dropout": 0.0}
+    return tiny_model(vocabs, seed, scale, **{**options, **overrides})

@@ -15,7 +15,7 @@ from hybrid.data.sentence import Sentence
 from hybrid.decoding import beam_search, greedy, sample
 from hybrid.metrics import corpus_translation_scores, evaluate_tags
 from hybrid.models.hmm_tagger import ClassicHMMTagger
-from hybrid.models.seq2seq import Seq2Seq
+from hybrid.models.seq2seq import EncoderDecoder
 from hybrid.models.tagger import Tagger, predict_tags
 from hybrid.structured.constraints import detect_scheme
 
@@ -37,7 +37,7 @@ def evaluate(tagger: Tagger | ClassicHMMTagger, sentences: list[Sentence], batch
     return evaluate_tags(gold, predicted, tagger.tag_names)
 
 
-def translate(model: Seq2Seq, sources: Sequence[Sequence[str]], beam: int = 1, max_length: int = 100,
+def translate(model: EncoderDecoder, sources: Sequence[Sequence[str]], beam: int = 1, max_length: int = 100,
               length_penalty: float = 0.0, batch_size: int = 64, temperature: float | None = None,
               top_k: int = 0, generator: torch.Generator | None = None) -> list[list[str]]:
     """Target tokens for each source (input order): greedy (beam 1), beam search, or sampling
@@ -68,7 +68,7 @@ def translate(model: Seq2Seq, sources: Sequence[Sequence[str]], beam: int = 1, m
     return out
 
 
-def bleu_of(model: Seq2Seq, pairs: Sequence[Pair], beam: int = 1, **options: Any) -> dict[str, Any]:
+def bleu_of(model: EncoderDecoder, pairs: Sequence[Pair], beam: int = 1, **options: Any) -> dict[str, Any]:
     """Corpus BLEU/chrF of the model's outputs against the pairs' targets (space-joined)."""
     hyps = translate(model, [p.inputs for p in pairs], beam=beam, **options)
     return corpus_translation_scores([" ".join(h) for h in hyps], [" ".join(p.labels) for p in pairs])

@@ -10,15 +10,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hybrid.data.pairs import Pair
-from hybrid.models.seq2seq import Seq2Seq
+from hybrid.models.seq2seq import EncoderDecoder
 
 
-def encode_sentences(model: Seq2Seq, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> Tensor:
+def encode_sentences(model: EncoderDecoder, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> Tensor:
     """(N, Dm) float32 on the CPU: one vector per sentence, in input order. Batches are sorted by
     length, so padding is small; a padded batch gives each sentence the vector it gets alone."""
     model.eval()
     device = next(model.parameters()).device
-    out = torch.empty(len(sentences), model.encoder.output_size)
+    out = torch.empty(len(sentences), model.summary_size)
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):

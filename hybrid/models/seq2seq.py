@@ -17,6 +17,7 @@ Decoding (greedy, sampling, beam search) lives in hybrid.decoding and drives `st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +58,56 @@ class DecoderState:
         return DecoderState(self.h[index], None if self.c is None else self.c[index], self.feed[index])
 
 
-class Seq2Seq(nn.Module):
+class EncoderDecoder(nn.Module):
+    """What every seq2seq architecture offers: the decoding protocol (`encode`, `start`, `step`),
+    teacher-forced scoring (`forward`, `loss`, `log_prob`) and the source's summary vector.
+    `Seq2Seq` (recurrent, attention) and `TransformerSeq2Seq` implement it; decoders, policies,
+    trainers and the environment are written against it."""
+
+    config: Seq2SeqModelConfig
+    vocabs: Seq2SeqVocabs
+    summary: Pooling
+
+    @property
+    def summary_size(self) -> int:
+        """Width of the sentence vectors `summarize` gives."""
+        raise NotImplementedError
+
+    def encode(self, src: Tensor, src_mask: Tensor) -> Any:
+        raise NotImplementedError
+
+    def start(self, memory: Any) -> Any:
+        raise NotImplementedError
+
+    def step(self, memory: Any, state: Any, tokens: Tensor) -> tuple[Tensor, Any, Tensor]:
+        raise NotImplementedError
+
+    def summarize(self, src: Tensor, src_mask: Tensor) -> Tensor:
+        """src (B, S) ids, src_mask (B, S) -> the sentence vectors (B, summary_size)."""
+        return self.vector(self.encode(src, src_mask))
+
+    def vector(self, memory: Any) -> Tensor:
+        """The summary of an encoded source (a bottleneck memory is its summary already)."""
+        return self.summary(memory.values, memory.mask)
+
+    def forward(self, batch: Seq2SeqBatch, feed_own: float = 0.0, generator: torch.Generator | None = None,
+                with_attention: bool = False) -> tuple[Tensor, Tensor | None]:
+        raise NotImplementedError
+
+    def loss(self, batch: Seq2SeqBatch, feed_own: float = 0.0, label_smoothing: float = 0.0,
+             generator: torch.Generator | None = None) -> Tensor:
+        """Mean cross-entropy per target token (</s> included, padding excluded)."""
+        logits, _ = self(batch, feed_own, generator)
+        return F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(),  # type: ignore[union-attr]
+                               ignore_index=self.vocabs.target.pad_index, label_smoothing=label_smoothing)
+
+    def log_prob(self, batch: Seq2SeqBatch) -> Tensor:
+        """(B,) log p(tgt_out | src), the sum over target tokens incl. </s>; differentiable."""
+        logits, _ = self(batch)
+        return _summed(F.log_softmax(logits.float(), dim=-1), batch.tgt_out, batch.tgt_mask)  # type: ignore[arg-type]
+
+
+class Seq2Seq(EncoderDecoder):
     """Source ids -> distribution over target sequences, one token at a time."""
 
     def __init__(self, config: Seq2SeqModelConfig, vocabs: Seq2SeqVocabs):
@@ -79,6 +129,10 @@ class Seq2Seq(nn.Module):
             self.output.weight = self.tgt_embedding.weight
         self.dropout = nn.Dropout(config.dropout)
 
+    @property
+    def summary_size(self) -> int:
+        return self.encoder.output_size
+
     # -- encoding and one decoder step ---------------------------------------------
     def encode(self, src: Tensor, src_mask: Tensor) -> Memory:
         """src (B, S) ids, src_mask (B, S) -> Memory."""
@@ -90,14 +144,6 @@ class Seq2Seq(nn.Module):
             values = self.summary(values, src_mask).unsqueeze(1)  # (B, 1, Dm)
             src_mask = src_mask.new_ones(values.shape[:2])
         return Memory(values, self.attention.prepare(values), src_mask)
-
-    def summarize(self, src: Tensor, src_mask: Tensor) -> Tensor:
-        """src (B, S) ids, src_mask (B, S) -> the sentence vectors (B, Dm)."""
-        return self.vector(self.encode(src, src_mask))
-
-    def vector(self, memory: Memory) -> Tensor:
-        """The summary (B, Dm) of an encoded source (a bottleneck memory is its summary already)."""
-        return self.summary(memory.values, memory.mask)
 
     def start(self, memory: Memory) -> DecoderState:
         """The decoder state before the first token."""
@@ -157,18 +203,6 @@ class Seq2Seq(nn.Module):
         logits = self.logits(torch.stack(feeds, 1))  # (B, T, V)
         return logits, torch.stack(attention, 1) if with_attention else None
 
-    def loss(self, batch: Seq2SeqBatch, feed_own: float = 0.0, label_smoothing: float = 0.0,
-             generator: torch.Generator | None = None) -> Tensor:
-        """Mean cross-entropy per target token (</s> included, padding excluded)."""
-        logits, _ = self(batch, feed_own, generator)
-        return F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(),  # type: ignore[union-attr]
-                               ignore_index=self.vocabs.target.pad_index, label_smoothing=label_smoothing)
-
-    def log_prob(self, batch: Seq2SeqBatch) -> Tensor:
-        """(B,) log p(tgt_out | src), the sum over target tokens incl. </s>; differentiable."""
-        logits, _ = self(batch)
-        return _summed(F.log_softmax(logits.float(), dim=-1), batch.tgt_out, batch.tgt_mask)  # type: ignore[arg-type]
-
 
 def _summed(log_probs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     """(N,) sum over real positions of log_probs (N, L, V) at targets (N, L)."""
@@ -181,7 +215,7 @@ def repeat_sources(src: Tensor, src_mask: Tensor, n: int) -> tuple[Tensor, Tenso
     return src.repeat_interleave(n, 0), src_mask.repeat_interleave(n, 0)
 
 
-def score_sequences(model: Seq2Seq, src: Tensor, src_mask: Tensor, tokens: Tensor, mask: Tensor,
+def score_sequences(model: EncoderDecoder, src: Tensor, src_mask: Tensor, tokens: Tensor, mask: Tensor,
                     bos: int) -> tuple[Tensor, Tensor]:
     """log p(tokens | src) (N,) and the summed per-step entropy (N,) of the model's distributions
     along them, both differentiable; tokens (N, L) with mask (N, L), as decoders return them."""
@@ -189,7 +223,7 @@ def score_sequences(model: Seq2Seq, src: Tensor, src_mask: Tensor, tokens: Tenso
     return logp.sum(1), entropy.sum(1)
 
 
-def score_tokens(model: Seq2Seq, src: Tensor, src_mask: Tensor, tokens: Tensor, mask: Tensor,
+def score_tokens(model: EncoderDecoder, src: Tensor, src_mask: Tensor, tokens: Tensor, mask: Tensor,
                  bos: int) -> tuple[Tensor, Tensor]:
     """Per position: log p(y_t | y_<t, src) (N, L) and the entropy of that step's distribution
     (N, L), 0 at padding; differentiable."""

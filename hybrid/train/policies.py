@@ -33,7 +33,7 @@ from hybrid.models.evaluation import bleu_of, dev_metric, evaluate
 from hybrid.models.io import save_tagger
 from hybrid.models.language_model import EmptyMemory, LanguageModel
 from hybrid.models.language_model_io import TextLanguageModel, save_language_model
-from hybrid.models.seq2seq import Seq2Seq, repeat_sources, score_sequences, score_tokens
+from hybrid.models.seq2seq import EncoderDecoder, repeat_sources, score_sequences, score_tokens
 from hybrid.models.seq2seq_io import save_seq2seq
 from hybrid.models.tagger import Tagger
 from hybrid.train.classification import evaluate_classifier
@@ -51,7 +51,7 @@ class _Generated:
 class Seq2SeqPolicy:
     """A seq2seq model as a policy over target sentences; inputs are Pairs (source, reference)."""
 
-    def __init__(self, model: Seq2Seq):
+    def __init__(self, model: EncoderDecoder):
         self.model = model
         self.vocabs = model.vocabs
         self.special: SpecialIds = {"bos": self.vocabs.bos, "eos": self.vocabs.eos,

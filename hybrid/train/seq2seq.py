@@ -7,6 +7,7 @@ used for dev scoring, `hybrid generate` and benchmarks.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +21,8 @@ from hybrid.data.pairs import Pair
 from hybrid.data.parallel import Seq2SeqVocabs
 from hybrid.errors import ConfigError
 from hybrid.models.evaluation import bleu_of, translate  # noqa: F401  (re-exported)
-from hybrid.models.seq2seq import Seq2Seq
-from hybrid.models.seq2seq_io import save_seq2seq
+from hybrid.models.seq2seq import EncoderDecoder
+from hybrid.models.seq2seq_io import build_seq2seq, save_seq2seq
 from hybrid.train.checkpoint import seed_everything
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
@@ -36,15 +37,32 @@ def scheduled_sampling_rate(config: Seq2SeqConfig, epoch: int) -> float:
             / (settings.ss_epochs - 1))
 
 
+def warmup_steps(config: Seq2SeqConfig) -> int:
+    """The configured warm-up, or the architecture's default: 1000 steps for the transformer,
+    none (a constant learning rate) for the recurrent model."""
+    if config.train.warmup_steps is not None:
+        return config.train.warmup_steps
+    return 1000 if config.model.arch == "transformer" else 0
+
+
+def inverse_sqrt(step: int, warmup: int) -> float:
+    """The learning-rate factor after `step` updates: linear up to 1 at `warmup`, then sqrt(warmup / step)."""
+    step = max(step, 1)
+    return min(step / warmup, math.sqrt(warmup / step))
+
+
 class Seq2SeqTrainer(Hooks):
     """MLE training of a Seq2Seq model on the run loop: teacher forcing (with scheduled
     sampling), Adam, clipping; dev BLEU after every epoch."""
 
-    def __init__(self, config: Seq2SeqConfig, model: Seq2Seq, train: list[Pair], dev: list[Pair], device: str,
+    def __init__(self, config: Seq2SeqConfig, model: EncoderDecoder, train: list[Pair], dev: list[Pair], device: str,
                  skipped: int = 0):
         self.config, self.model, self.train, self.dev = config, model, train, dev
         self.device, self.skipped = device, skipped
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+        warmup = warmup_steps(config)
+        self.schedule = (torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: inverse_sqrt(step, warmup))
+                         if warmup else None)
         self.generator = torch.Generator(device=device)  # scheduled sampling's coin flips
         self.noise = torch.Generator()  # the sources' word dropout and shuffling
         self.epoch = -1
@@ -71,7 +89,10 @@ class Seq2SeqTrainer(Hooks):
         if settings.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), settings.clip_norm)
         self.optimizer.step()
-        return {"loss": loss.item(), "feed_own": rate, "weight": float(batch.tgt_mask.sum())}  # type: ignore[union-attr]
+        if self.schedule is not None:
+            self.schedule.step()
+        return {"loss": loss.item(), "feed_own": rate, "lr": self.optimizer.param_groups[0]["lr"],
+                "weight": float(batch.tgt_mask.sum())}  # type: ignore[union-attr]
 
     def evaluate(self) -> dict[str, Any]:
         settings = self.config.train
@@ -88,7 +109,8 @@ class Seq2SeqTrainer(Hooks):
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state(), "noise": self.noise.get_state(), "epoch": self.epoch}
+                "generator": self.generator.get_state(), "noise": self.noise.get_state(), "epoch": self.epoch,
+                "schedule": None if self.schedule is None else self.schedule.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -96,6 +118,8 @@ class Seq2SeqTrainer(Hooks):
         self.generator.set_state(state["generator"])
         if "noise" in state:  # checkpoints written before source noise existed have none
             self.noise.set_state(state["noise"])
+        if self.schedule is not None and state.get("schedule") is not None:
+            self.schedule.load_state_dict(state["schedule"])
         self.epoch = state["epoch"]
 
 
@@ -120,7 +144,7 @@ def train_seq2seq(config: Seq2SeqConfig, train: list[Pair], dev: list[Pair], out
                           f"{settings.max_length} tokens, {len(dev)} dev pairs")
     seed_everything(settings.seed)
     vocabs = Seq2SeqVocabs.build(kept, config.model.src_min_freq, config.model.tgt_min_freq)
-    model = Seq2Seq(config.model, vocabs).to(device)
+    model = build_seq2seq(config.model, vocabs).to(device)
     save_json(config, out / "config.json")
     trainer = Seq2SeqTrainer(config, model, kept, dev, device, skipped)
     schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,
