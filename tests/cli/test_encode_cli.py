@@ -111,3 +111,9 @@ def test_attention_plot_is_refused_for_a_bottleneck_model(autoencoder, tmp_path)
                      str(tmp_path / "a.png"), input="w1 w2\n")
     assert result.exit_code == 2 and "no alignment to plot" in result.output
     assert not (tmp_path / "a.png").exists()
+
+
+def test_choosing_an_attention_layer_is_refused_for_the_recurrent_model(autoencoder):
+    result = _invoke("generate", "--model", str(autoencoder / "run" / "model"), "--attention-layer", "0",
+                     input="w1 w2\n")
+    assert result.exit_code == 2 and "this model has one attention" in result.output

@@ -155,6 +155,12 @@ def test_train_generate_plot_and_info_through_the_cli(trained, tmp_path):
     assert (tmp_path / "a.png").stat().st_size > 0
     info = runner.invoke(cli, ["info", model])
     assert "encoder    transformer, 2 layer(s), width 16, 2 heads" in info.output
+    one_head = runner.invoke(cli, ["generate", "--model", model, "--attention-plot", str(tmp_path / "h.png"),
+                                   "--attention-layer", "0", "--attention-head", "1"], input="w1 w2\n")
+    assert one_head.exit_code == 0 and (tmp_path / "h.png").stat().st_size > 0
+    for bad, message in ((["--attention-layer", "2"], "has 2 decoder layers"), (["--attention-head", "2"], "2 heads")):
+        refused = runner.invoke(cli, ["generate", "--model", model, *bad], input="w1\n")
+        assert refused.exit_code == 2 and message in refused.output
     vectors = runner.invoke(cli, ["encode", "--model", model], input="w1 w2\n")
     assert vectors.exit_code == 0 and len(vectors.output.split()) == 16
 
