@@ -4,9 +4,11 @@ not public), which training never sees.
 
 GLUE's train.tsv holds every phrase of each training sentence, so a random share of its lines
 leaks: the held-out phrase's sub-phrases and the sentence around it stay in training. By default
-(`--held-out sentences`) the held-out set is a seeded share of whole sentences (phrases no other
-phrase contains), and every phrase inside a held-out sentence leaves training; `--held-out
-phrases` is the plain random share.
+(`--held-out sentences`) the held-out set is a seeded share of the longest phrases (those no
+other phrase contains: whole sentences, except where GLUE dropped a neutral sentence and its
+polar parts stand alone), and every phrase inside a held-out one leaves training, including
+short phrases that other sentences share (the counts are printed); `--held-out phrases` is the
+plain random share.
 
     python benchmarks/sst2.py --data sst2 --max-minutes 30 --out runs/sst2
 """

@@ -8,6 +8,7 @@ import sys
 import click
 
 from cli.classify import classify
+from cli.embed import embed
 from cli.encode import encode
 from cli.evaluate import evaluate
 from cli.gan_train import gan_train
@@ -82,7 +83,7 @@ def cli() -> None:
 
 
 for command in (train, tag, evaluate, info, induce, seq2seq, generate, encode, rl_finetune, gan_train, lm_train,
-                classify):
+                classify, embed):
     cli.add_command(command)
 
 

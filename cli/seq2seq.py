@@ -40,7 +40,8 @@ def seq2seq() -> None:
 @click.option("--dev-src", type=FILE, required=True, help="Dev sources (early stopping on dev BLEU).")
 @click.option("--dev-tgt", type=FILE, default=None, help="Dev targets (not with --autoencoder).")
 @click.option("--autoencoder", is_flag=True, default=None,
-              help="Reconstruct the sources (target = source); implies --bottleneck unless --no-bottleneck.")
+              help="Reconstruct the sources (target = source); implies --bottleneck unless --no-bottleneck or a "
+                   "--config file says otherwise.")
 @click.option("--bottleneck/--no-bottleneck", default=None,
               help="The decoder attends to the source's summary vector alone.  [default: off; on with --autoencoder]")
 @click.option("--summary", type=click.Choice(["mean", "last", "max", "attention"]), default=None,
@@ -113,27 +114,26 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
     from hybrid.data.parallel import read_parallel
     from hybrid.train.seq2seq import train_seq2seq
 
-    if options["autoencoder"]:
+    config = load_json(Seq2SeqConfig, config_file) if config_file else Seq2SeqConfig()
+    changes: dict[str, dict] = {"model": {}, "train": {}}
+    for option, value in options.items():
+        if value is not None:
+            for section, field in OVERRIDES[option]:
+                changes[section][field] = value
+    autoencoder = changes["train"].get("autoencoder", config.train.autoencoder)
+    if autoencoder:
         given = [name for name, value in (("--train-tgt", train_tgt), ("--dev-tgt", dev_tgt)) if value]
         if given:
-            raise click.UsageError(f"--autoencoder reconstructs the sources: leave out {' and '.join(given)}")
-        if options["bottleneck"] is None:
-            options["bottleneck"] = True
+            raise click.UsageError(f"an autoencoder reconstructs the sources: leave out {' and '.join(given)}")
+        if options["autoencoder"] and "bottleneck" not in changes["model"] and config_file is None:
+            changes["model"]["bottleneck"] = True  # implied, unless an option or the --config file says otherwise
     else:
         missing = [name for name, value in (("--train-tgt", train_tgt), ("--dev-tgt", dev_tgt)) if not value]
         if missing:
             raise click.UsageError(f"missing {' and '.join(missing)} (or train an --autoencoder)")
-    config = load_json(Seq2SeqConfig, config_file) if config_file else Seq2SeqConfig()
-    model_config, train_config = config.model, config.train
-    for option, value in options.items():
-        if value is None:
-            continue
-        for section, field in OVERRIDES[option]:
-            if section == "model":
-                model_config = dataclasses.replace(model_config, **{field: value})
-            else:
-                train_config = dataclasses.replace(train_config, **{field: value})
-    config = Seq2SeqConfig(model=model_config, train=train_config)
+    # one replace per section: settings checked together (e.g. --embedding-dim with --heads) see each other
+    config = Seq2SeqConfig(model=dataclasses.replace(config.model, **changes["model"]),
+                           train=dataclasses.replace(config.train, **changes["train"]))
     if config.train.autoencoder:
         train_pairs = nonempty(read_parallel(train_src), train_src, "sentences")
         dev_pairs = nonempty(read_parallel(dev_src), dev_src, "sentences")

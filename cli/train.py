@@ -131,15 +131,15 @@ def train(train_file, dev_file, out_dir, config_file, device, resume, overwrite,
             word_column="form" if config.data.word_column == 0 else config.data.word_column,
             tag_column="upos" if config.data.tag_column == -1 else config.data.tag_column,
         ))
-    sections = {name: getattr(config, name) for name in ("data", "model", "train")}
+    changes: dict[str, dict] = {"data": {}, "model": {}, "train": {}}
     for option, value in options.items():
         if value is None or value == ():
             continue
         section, field = OVERRIDES[option]
-        if option == "feature_column":
-            value = tuple(value)
-        sections[section] = dataclasses.replace(sections[section], **{field: value})
-    config = TaggerConfig(**sections)
+        changes[section][field] = tuple(value) if option == "feature_column" else value
+    # one replace per section: settings checked together (e.g. --hidden-size with --heads) see each other
+    config = TaggerConfig(**{name: dataclasses.replace(getattr(config, name), **fields)
+                             for name, fields in changes.items()})
     ctc = config.model.layer == "ctc"
     if ctc and options.get("fmt") is None:
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, format="pairs"))

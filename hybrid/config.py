@@ -327,6 +327,10 @@ class Seq2SeqModelConfig(Checked):
         if self.arch == "transformer" and self.embedding_dim % self.heads:
             raise ConfigError(f"Seq2SeqModelConfig: the transformer's width (embedding_dim {self.embedding_dim}) "
                               f"must be a multiple of its heads ({self.heads})")
+        if self.arch == "transformer" and self.summary == "attention" and not self.bottleneck:
+            # the transformer's decoder starts from no summary: only a bottleneck would train the query
+            raise ConfigError("Seq2SeqModelConfig: attention pooling of a transformer's summary is learned only "
+                              "with bottleneck (the decoder otherwise never reads the summary)")
 
 
 @dataclass(frozen=True)

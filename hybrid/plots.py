@@ -107,3 +107,18 @@ def plot_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str], pa
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+def plot_word_map(words: Sequence[str], points: Any, path: str | Path, title: str = "") -> None:
+    """A labelled scatter plot of 2-D word positions (N, 2), e.g. from t-SNE or PCA of word vectors."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 8))
+    ax.scatter(points[:, 0], points[:, 1], s=8, color="tab:blue")
+    for word, (x, y) in zip(words, points, strict=True):
+        ax.annotate(word, (x, y), fontsize=9, xytext=(3, 2), textcoords="offset points")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    _save(fig, path)
+    plt.close(fig)

@@ -138,10 +138,9 @@ class TransformerEncoder(nn.Module):
         return self.norm(h).masked_fill(~mask.unsqueeze(-1), 0.0), torch.stack(weights) if weights else None
 
     def allowed_keys(self, mask: Tensor) -> Tensor:
-        """(B, 1, T) real keys, or (B, T, T) real keys at or left of each query when causal. A row
-        with no real position may attend to all (its output is zeroed anyway): never a NaN."""
-        keys = mask | ~mask.any(1, keepdim=True)  # (B, T)
-        allowed = keys.unsqueeze(1)  # (B, 1, T)
+        """(B, 1, T) real keys, or (B, T, T) real keys at or left of each query when causal.
+        Every row has a real position (checked on entry), so no query is left without a key."""
+        allowed = mask.unsqueeze(1)  # (B, 1, T)
         if self.causal:
             t = mask.shape[1]
             left = torch.ones(t, t, dtype=torch.bool, device=mask.device).tril()

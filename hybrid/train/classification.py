@@ -15,7 +15,7 @@ from hybrid.data.batching import length_sorted_batches
 from hybrid.data.labelled import Labelled, read_labelled
 from hybrid.data.lines import nonempty
 from hybrid.encoders import load_word_vectors
-from hybrid.errors import ConfigError
+from hybrid.errors import CheckpointError, ConfigError
 from hybrid.metrics import classification_scores
 from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
 from hybrid.models.classifier_io import save_classifier
@@ -78,6 +78,10 @@ class ClassifierTrainer(Hooks):
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if any(k == "query" or k.startswith("attention_in.") for k in state["model"]):
+            # the optimizer's moments follow the parameters' order, which has changed since
+            raise CheckpointError("this checkpoint was written by an earlier hybrid whose classifier kept its "
+                                  "attention pooling elsewhere; it cannot be resumed: start over (--overwrite)")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
 

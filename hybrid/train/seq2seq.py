@@ -76,7 +76,7 @@ class Seq2SeqTrainer(Hooks):
         if epoch != self.epoch:  # each epoch's coin flips start from a seed (a resumed epoch continues its state)
             self.epoch = epoch
             self.generator.manual_seed(settings.seed * 1000 + epoch)
-            self.noise.manual_seed(settings.seed * 1000 + epoch)
+            self.noise.manual_seed(settings.seed * 1000 + epoch + 7_919_000)  # not the coin flips' stream
         self.model.train()
         if settings.word_dropout > 0 or settings.shuffle_window > 0:
             item = [Pair(add_noise(p.inputs, settings.word_dropout, settings.shuffle_window, self.noise), p.labels)

@@ -93,7 +93,7 @@ def test_encode_refuses_a_model_that_is_not_a_seq2seq_model(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--autoencoder", "--train-tgt", "TRAIN_TGT"], "--autoencoder reconstructs the sources: leave out --train-tgt"),
+    (["--autoencoder", "--train-tgt", "TRAIN_TGT"], "an autoencoder reconstructs the sources: leave out --train-tgt"),
     ([], "missing --train-tgt and --dev-tgt (or train an --autoencoder)"),
     (["--dev-tgt", "DEV_TGT"], "missing --train-tgt"),
 ])
@@ -117,3 +117,16 @@ def test_choosing_an_attention_layer_is_refused_for_the_recurrent_model(autoenco
     result = _invoke("generate", "--model", str(autoencoder / "run" / "model"), "--attention-layer", "0",
                      input="w1 w2\n")
     assert result.exit_code == 2 and "this model has one attention" in result.output
+
+
+def test_an_autoencoder_set_in_a_config_file_trains_from_sources_alone(autoencoder, tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model": {"embedding_dim": 8, "encoder_hidden": 6,
+                                                                "decoder_hidden": 8, "src_min_freq": 1,
+                                                                "tgt_min_freq": 1},
+                                                      "train": {"autoencoder": True, "epochs": 1}}))
+    result = _invoke("seq2seq", "train", "--config", str(tmp_path / "config.json"), "--train-src",
+                     str(autoencoder / "train.src"), "--dev-src", str(autoencoder / "dev.src"), "--out",
+                     str(tmp_path / "run"), "-q")
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert config["train"]["autoencoder"] is True and config["model"]["bottleneck"] is False  # the file's

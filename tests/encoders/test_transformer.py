@@ -54,6 +54,15 @@ def test_what_stands_in_the_padding_never_changes_the_outputs(causal):
     torch.testing.assert_close(encoder(noisy, mask), encoder(x, mask))
 
 
+def test_a_row_without_real_positions_is_refused_as_by_every_encoder():
+    from hybrid.errors import ShapeError
+
+    x, mask = _batch()
+    mask[1] = False
+    with pytest.raises(ShapeError, match=r"at least one real position; rows \[1\] are empty"):
+        _encoder()(x, mask)
+
+
 def test_causal_attention_looks_left_only():
     encoder = _encoder(causal=True)
     x, mask = _batch()
@@ -124,7 +133,7 @@ def test_a_transformer_tagger_trains_tags_on_torch_and_loads_to_identical_predic
     (tmp_path / "train.tsv").write_text("\n\n".join(rows) + "\n", encoding="utf-8")
     runner = CliRunner()
     result = runner.invoke(cli, ["train", "--train", str(tmp_path / "train.tsv"), "--out", str(tmp_path / "run"),
-                                 "--encoder", "transformer", "--hidden-size", "16", "--heads", "2", "--num-layers",
+                                 "--encoder", "transformer", "--hidden-size", "18", "--heads", "3", "--num-layers",
                                  "2", "--word-dim", "16", "--epochs", "3", "--positions", "learned", "-q"])
     assert result.exit_code == 0, result.output
     text = "the dog runs .\nthe cat sleeps .\n"
@@ -135,7 +144,8 @@ def test_a_transformer_tagger_trains_tags_on_torch_and_loads_to_identical_predic
     refused = runner.invoke(cli, ["tag", "--model", model, "--engine", "onnx"], input=text)
     assert refused.exit_code != 0 and "the transformer encoder runs on torch" in refused.output
     info = runner.invoke(cli, ["info", model])
-    assert "transformer, 2 layer(s), width 16, 2 heads, feed-forward 64, learned positions" in info.output
+    # 18 is no multiple of the default 4 heads: the options are checked together, not one by one
+    assert "transformer, 2 layer(s), width 18, 3 heads, feed-forward 72, learned positions" in info.output
 
 
 @pytest.mark.parametrize("layer", ["crf", "hmm", "softmax", "ctc"])

@@ -63,6 +63,20 @@ def test_weights_saved_under_the_earlier_attention_names_still_load():
     torch.testing.assert_close(fresh(ids, mask), model(ids, mask))
 
 
+def test_a_checkpoint_with_the_earlier_pooling_names_is_refused_not_misloaded():
+    from hybrid.errors import CheckpointError
+    from hybrid.train.classification import ClassifierTrainer
+
+    examples = _examples()
+    config = ClassifierConfig(model=ClassifierModelConfig(word_dim=6, hidden_size=5, attention_size=4))
+    model = SequenceClassifier(config.model, ClassifierVocabs.build(examples))
+    trainer = ClassifierTrainer(model, config, examples, examples)
+    state = trainer.state_dict()
+    state["model"] = {k.removeprefix("pooling."): v for k, v in state["model"].items()}
+    with pytest.raises(CheckpointError, match="start over"):
+        trainer.load_state_dict(state)
+
+
 def test_balanced_class_weights():
     examples = [Labelled(("a",), "x")] * 6 + [Labelled(("b",), "y")] * 2
     vocabs = ClassifierVocabs.build(examples)

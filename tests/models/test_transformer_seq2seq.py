@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from hybrid.config import ConfigError, Seq2SeqConfig, Seq2SeqModelConfig
-from hybrid.data.parallel import Seq2SeqVocabs
+from hybrid.data.pairs import Pair
+from hybrid.data.parallel import Seq2SeqBatch, Seq2SeqVocabs
 from hybrid.decoding import beam_search, greedy, sample
 from hybrid.models.evaluation import translate
 from hybrid.models.seq2seq import score_sequences
@@ -94,7 +95,7 @@ def test_attention_weights_of_step_and_forward_agree_and_skip_padding():
 
 
 def test_save_and_load_are_exact_and_the_config_is_checked(tmp_path):
-    model = tiny_transformer(VOCABS, 3, scale=2.0, summary="attention")
+    model = tiny_transformer(VOCABS, 3, scale=2.0, summary="attention", bottleneck=True)
     save_seq2seq(model, tmp_path / "m", Seq2SeqConfig(model=model.config))
     loaded = load_seq2seq(tmp_path / "m")
     assert isinstance(loaded, TransformerSeq2Seq)
@@ -103,17 +104,27 @@ def test_save_and_load_are_exact_and_the_config_is_checked(tmp_path):
     batch = VOCABS.encode(PAIRS)
     with torch.no_grad():
         assert torch.equal(model.log_prob(batch), loaded.log_prob(batch))
+    assert torch.equal(model.summarize(batch.src, batch.src_mask), loaded.summarize(batch.src, batch.src_mask))
     with pytest.raises(ConfigError, match="multiple of its heads"):
         Seq2SeqModelConfig(arch="transformer", embedding_dim=10, heads=4)
+    with pytest.raises(ConfigError, match="attention pooling of a transformer's summary is learned only"):
+        Seq2SeqModelConfig(arch="transformer", summary="attention")
     with pytest.raises(ConfigError, match="scheduled sampling"):
         model.loss(batch, feed_own=0.5)
 
 
-def test_a_bottleneck_transformer_decodes_from_one_vector():
-    model = tiny_transformer(VOCABS, 4, bottleneck=True)
-    memory, batch = _memory(model)
-    assert memory.values.shape == (10, 1, 8)
-    torch.testing.assert_close(model.vector(memory), model.summarize(batch.src, batch.src_mask))
+def test_a_bottleneck_transformer_sees_the_source_only_through_its_summary():
+    model = tiny_transformer(VOCABS, 4, scale=2.0, bottleneck=True)
+    memory, _ = _memory(model)
+    assert memory.values.shape == (10, 1, 8) and bool(memory.mask.all())
+    fixed = torch.randn(1, 8)
+    model.summary.forward = lambda states, mask: fixed.expand(states.shape[0], -1)  # type: ignore[method-assign]
+    batch = VOCABS.encode(PAIRS[:6])
+    other = VOCABS.encode([Pair(tuple(reversed(p.inputs)) + p.inputs, p.labels) for p in PAIRS[:6]])
+    with torch.no_grad():
+        logits = model(batch)[0]
+        other_logits = model(Seq2SeqBatch(other.src, other.src_mask, batch.tgt_in, batch.tgt_out, batch.tgt_mask))[0]
+    torch.testing.assert_close(logits, other_logits)
 
 
 def test_the_policy_scores_its_samples_as_the_steps_did():

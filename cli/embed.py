@@ -1,0 +1,136 @@
+"""`hybrid embed`: word vectors (word2vec text or binary, GloVe text): evaluate, neighbours,
+analogies, pictures."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+VECTORS = click.Path(exists=True, dir_okay=False)
+VECTORS_HELP = "Word vectors: word2vec text or binary, or GloVe text (.gz allowed)."
+
+
+@click.group()
+def embed() -> None:
+    """Word vectors: evaluate them on analogies and word similarity, list neighbours, answer
+    analogies, draw a map."""
+
+
+def _load(path: str):
+    from hybrid.embeddings import read_vectors
+
+    return read_vectors(path)
+
+
+@embed.command("evaluate")
+@click.option("--vectors", "vectors_file", type=VECTORS, required=True, help=VECTORS_HELP)
+@click.option("--analogies", "analogy_file", type=VECTORS, default=None,
+              help="Analogy questions (`: section` lines, then `a b c d`), e.g. Google's questions-words.txt.")
+@click.option("--similarity", "similarity_file", type=VECTORS, default=None,
+              help="Word pairs with human scores (`w1<TAB>w2<TAB>score`), e.g. WordSim-353.")
+@click.option("--restrict", type=click.IntRange(1), default=30000, show_default=True,
+              help="Analogy answers among the N most frequent words (the first N rows); questions with "
+                   "other words count as unknown.")
+@click.option("--case-sensitive", is_flag=True, help="Match words as written (default: lowercased).")
+@click.option("--json", "as_json", is_flag=True, help="Print every figure as JSON.")
+def evaluate(vectors_file, analogy_file, similarity_file, restrict, case_sensitive, as_json) -> None:
+    """Analogy accuracy (3CosAdd, 3CosMul; per section, semantic, syntactic) and Spearman's rho
+    of word similarity.
+
+    \b
+        hybrid embed evaluate --vectors vectors.txt --analogies questions-words.txt --similarity wordsim353.tsv
+    """
+    from hybrid.embeddings import analogy_scores, read_analogies, read_similarity, similarity_scores
+
+    if analogy_file is None and similarity_file is None:
+        raise click.UsageError("give --analogies FILE, --similarity FILE, or both")
+    vectors = _load(vectors_file)
+    result: dict = {"vectors": str(vectors_file), "words": len(vectors), "dim": vectors.dim}
+    if analogy_file:
+        result["analogies"] = analogy_scores(vectors, read_analogies(analogy_file), restrict, not case_sensitive)
+    if similarity_file:
+        result["similarity"] = similarity_scores(vectors, read_similarity(similarity_file), not case_sensitive)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"vectors    {vectors_file}: {len(vectors)} words, {vectors.dim} dimensions")
+    if analogy_file:
+        a = result["analogies"]
+        click.echo(f"analogies  (answers among the {restrict} most frequent words)")
+        click.echo(f"  {'section':<32} {'3CosAdd':>8} {'3CosMul':>8} {'scored':>7} {'unknown':>8}")
+        rows = [*a["sections"].items(), ("semantic", a["semantic"]), ("syntactic", a["syntactic"]),
+                ("total", a["total"])]
+        for name, r in rows:
+            click.echo(f"  {name:<32} {r['3cosadd']:8.2f} {r['3cosmul']:8.2f} {r['scored']:7d} {r['unknown']:8d}")
+    if similarity_file:
+        s = result["similarity"]
+        click.echo(f"similarity Spearman rho {s['spearman']:.3f} on {s['pairs']} pairs "
+                   f"({s['unknown']} with unknown words)")
+
+
+@embed.command("neighbors")
+@click.option("--vectors", "vectors_file", type=VECTORS, required=True, help=VECTORS_HELP)
+@click.argument("words", nargs=-1, required=True)
+@click.option("-k", "k", type=click.IntRange(1), default=10, show_default=True, help="Neighbours per word.")
+def neighbors(vectors_file, words, k) -> None:
+    """The K nearest words (cosine similarity) of each WORD."""
+    from hybrid.embeddings import nearest_words
+
+    vectors = _load(vectors_file)
+    for word in words:
+        if word not in vectors:
+            raise click.UsageError(f"{word!r} is not in {vectors_file}")
+        found = nearest_words(vectors, vectors.vectors[vectors.index[word]], k, exclude=(word,))
+        click.echo(f"{word}: " + ", ".join(f"{w} {score:.3f}" for w, score in found))
+
+
+@embed.command("analogy")
+@click.option("--vectors", "vectors_file", type=VECTORS, required=True, help=VECTORS_HELP)
+@click.argument("a")
+@click.argument("b")
+@click.argument("c")
+@click.option("-k", "k", type=click.IntRange(1), default=5, show_default=True)
+def analogy_command(vectors_file, a, b, c, k) -> None:
+    """A is to B as C is to ...: the K best answers (3CosAdd) with their cosine similarity.
+
+    \b
+        hybrid embed analogy --vectors vectors.txt man woman king      # queen, ...
+    """
+    from hybrid.embeddings import analogy
+
+    vectors = _load(vectors_file)
+    missing = [w for w in (a, b, c) if w not in vectors]
+    if missing:
+        raise click.UsageError(f"not in {vectors_file}: {', '.join(missing)}")
+    for rank, (word, score) in enumerate(analogy(vectors, a, b, c, k), 1):
+        click.echo(f"{rank}\t{word}\t{score:.4f}")
+
+
+@embed.command("plot")
+@click.option("--vectors", "vectors_file", type=VECTORS, required=True, help=VECTORS_HELP)
+@click.option("--words", default=None, help="Comma-separated words to draw.")
+@click.option("--top", type=click.IntRange(2), default=None, help="Draw the N most frequent words instead.")
+@click.option("--method", type=click.Choice(["tsne", "pca"]), default="tsne", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), required=True, help="The PNG to write.")
+def plot(vectors_file, words, top, method, seed, out_file) -> None:
+    """A 2-D map of chosen words (t-SNE or PCA) as a labelled PNG (needs matplotlib).
+
+    \b
+        hybrid embed plot --vectors vectors.txt --words man,woman,king,queen,apple,orange --out map.png
+    """
+    from hybrid.embeddings.projection import project
+    from hybrid.plots import plot_word_map
+
+    if (words is None) == (top is None):
+        raise click.UsageError("give --words W1,W2,... or --top N")
+    vectors = _load(vectors_file)
+    chosen = vectors.words[:top] if top else [w.strip() for w in words.split(",") if w.strip()]
+    missing = [w for w in chosen if w not in vectors]
+    if missing:
+        raise click.UsageError(f"not in {vectors_file}: {', '.join(missing)}")
+    if len(chosen) < 2:
+        raise click.UsageError("a map needs at least 2 words")
+    plot_word_map(chosen, project(vectors, chosen, method, seed), out_file, f"{method} of {len(chosen)} words")
+    click.echo(f"{len(chosen)} words drawn to {out_file}", err=True)
