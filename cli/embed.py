@@ -7,14 +7,68 @@ import json
 
 import click
 
+from cli.params import DEVICE, run_options
+from hybrid.config import Word2VecConfig
+
+W2V = Word2VecConfig()  # the defaults: the CLI and the Python API train alike
 VECTORS = click.Path(exists=True, dir_okay=False)
 VECTORS_HELP = "Word vectors: word2vec text or binary, or GloVe text (.gz allowed)."
 
 
 @click.group()
 def embed() -> None:
-    """Word vectors: evaluate them on analogies and word similarity, list neighbours, answer
-    analogies, draw a map."""
+    """Word vectors: learn them from raw text (word2vec), evaluate them on analogies and word
+    similarity, list neighbours, answer analogies, draw a map."""
+
+
+@embed.command("train")
+@click.option("--corpus", "corpus", type=click.Path(exists=True, dir_okay=False), multiple=True, required=True,
+              help="Raw text (plain, .gz or .zip), whitespace-tokenised; repeat for several files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Run directory: the vectors go to OUT/model/vectors.bin (word2vec binary).")
+@click.option("--model", type=click.Choice(["skipgram", "cbow"]), default=W2V.model, show_default=True)
+@click.option("--loss", type=click.Choice(["ns", "hs"]), default=W2V.loss, show_default=True,
+              help="Negative sampling or hierarchical softmax (a Huffman tree over the words).")
+@click.option("--dim", type=click.IntRange(1), default=W2V.dim, show_default=True)
+@click.option("--window", type=click.IntRange(1), default=W2V.window, show_default=True,
+              help="The largest window; each word draws its own in 1..window.")
+@click.option("--negative", type=click.IntRange(1), default=W2V.negative, show_default=True,
+              help="Noise words per example (ns), drawn from counts^0.75.")
+@click.option("--min-count", type=click.IntRange(1), default=W2V.min_count, show_default=True)
+@click.option("--max-vocab", type=click.IntRange(1), default=None, help="Keep at most this many words.")
+@click.option("--sample", type=click.FloatRange(0), default=W2V.sample, show_default=True,
+              help="Subsampling threshold of frequent words (0: keep all).")
+@click.option("--epochs", type=click.IntRange(1), default=W2V.epochs, show_default=True)
+@click.option("--alpha", type=click.FloatRange(0, min_open=True), default=None,
+              help="Initial learning rate, falling linearly to --min-alpha.  [default: 0.025 skipgram, 0.05 cbow]")
+@click.option("--min-alpha", type=click.FloatRange(0), default=W2V.min_alpha, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=W2V.batch_size, show_default=True,
+              help="Examples per SGD update.")
+@click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
+@click.option("--max-sentence-length", type=click.IntRange(1), default=W2V.max_sentence_length, show_default=True,
+              help="Longer lines are cut into pieces of this many words.")
+@click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
+@click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: torch's).")
+@click.option("--seed", type=int, default=W2V.seed, show_default=True)
+@click.option("--device", type=DEVICE, default="cpu", show_default=True)
+@run_options
+def train(corpus, out_dir, threads, device, resume, overwrite, quiet, **settings) -> None:
+    """Learn word vectors from raw text with word2vec (skip-gram or CBOW).
+
+    \b
+        hybrid embed train --corpus wiki100m.txt.gz --model skipgram --dim 100 --epochs 5 --out runs/sg
+        hybrid embed analogy --vectors runs/sg/model/vectors.bin man woman king
+    """
+    import torch
+
+    from hybrid.train.word2vec import train_word2vec
+
+    if threads:
+        torch.set_num_threads(threads)
+    config = Word2VecConfig(**settings)
+    summary = train_word2vec(config, list(corpus), out_dir, resume=resume, overwrite=overwrite, progress=not quiet,
+                             log=click.echo, device=device)
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
 
 
 def _load(path: str):

@@ -561,3 +561,37 @@ class ClassifierConfig:
     model: ClassifierModelConfig = field(default_factory=ClassifierModelConfig)
     train: ClassifierTrainConfig = field(default_factory=ClassifierTrainConfig)
 
+
+@dataclass(frozen=True)
+class Word2VecConfig(Checked):
+    """word2vec training from raw text: skip-gram or CBOW, negative sampling or hierarchical
+    softmax, subsampling, the dynamic window, SGD with a linearly decaying learning rate."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "dim": SIZE, "window": Range(1, 1000), "negative": Range(1, 1000), "min_count": COUNT, "max_vocab": COUNT,
+        "sample": NON_NEGATIVE, "epochs": COUNT, "alpha": POSITIVE, "min_alpha": NON_NEGATIVE,
+        "chunk_words": COUNT, "batch_size": COUNT, "max_sentence_length": COUNT, "max_minutes": POSITIVE,
+    }
+
+    model: typing.Literal["skipgram", "cbow"] = "skipgram"
+    loss: typing.Literal["ns", "hs"] = "ns"  # negative sampling or hierarchical softmax
+    dim: int = 100
+    window: int = 5  # the largest; each centre word draws its own in 1..window
+    negative: int = 5  # noise words per example (ns)
+    min_count: int = 5
+    max_vocab: int | None = None
+    sample: float = 1e-3  # subsampling threshold (0: keep every word)
+    epochs: int = 5
+    alpha: float | None = None  # initial learning rate; None: 0.025 for skip-gram, 0.05 for CBOW
+    min_alpha: float = 1e-4  # the learning rate at the end of the run
+    chunk_words: int = 10000  # corpus words per training step
+    batch_size: int = 512  # examples per SGD update within a step (summed: larger batches overshoot on frequent rows)
+    max_sentence_length: int = 10000  # longer lines are cut (text8 and wiki100m are one line)
+    lowercase: bool = False
+    max_minutes: float | None = None
+    seed: int = 1
+
+    @property
+    def learning_rate(self) -> float:
+        return self.alpha if self.alpha is not None else (0.025 if self.model == "skipgram" else 0.05)
+

@@ -24,6 +24,7 @@ from hybrid.config import (
     Seq2SeqConfig,
     Seq2SeqModelConfig,
     Seq2SeqTrainConfig,
+    Word2VecConfig,
 )
 from hybrid.data.pairs import Pair
 from hybrid.data.parallel import Seq2SeqVocabs
@@ -37,10 +38,11 @@ from hybrid.train.policies import FixedLengthLMPolicy, Seq2SeqPolicy, sample_fix
 from hybrid.train.reinforce import reinforce
 from hybrid.train.seq2seq import train_seq2seq
 from hybrid.train.tagging import train_tagger
+from hybrid.train.word2vec import train_word2vec
 from tests.seq2seq_tiny import random_pairs, tiny_model
 from tests.tiny import tiny_config, write_conll_file
 
-TIMING = ("elapsed_s", "reward_seconds", "step_seconds")
+TIMING = ("elapsed_s", "reward_seconds", "step_seconds", "words_per_s")
 PAIRS = random_pairs(40, seed=0, max_len=4)
 VOCABS = Seq2SeqVocabs.build(PAIRS)
 
@@ -82,6 +84,16 @@ def _autoencoder(out: Path, resume: bool) -> dict[str, torch.Tensor]:
                                dropout=0.1, summary="attention", bottleneck=True)
     train = Seq2SeqTrainConfig(batch_size=8, epochs=2, autoencoder=True, word_dropout=0.2, shuffle_window=2)
     train_seq2seq(Seq2SeqConfig(model=model, train=train), PAIRS, PAIRS[:6], out, resume=resume, progress=False)
+    return _model_of(out)
+
+
+def _word2vec(out: Path, resume: bool) -> dict[str, torch.Tensor]:
+    corpus = out.parent / "corpus.txt"
+    rng = random.Random(0)
+    corpus.write_text("\n".join(" ".join(rng.choice("abcdefgh") for _ in range(12)) for _ in range(200)) + "\n",
+                      encoding="utf-8")
+    config = Word2VecConfig(dim=6, epochs=2, min_count=1, sample=0.05, chunk_words=600, batch_size=64)
+    train_word2vec(config, [corpus], out, resume=resume, progress=False)
     return _model_of(out)
 
 
@@ -151,7 +163,8 @@ def _model_of(out: Path) -> dict[str, torch.Tensor]:
 
 TRAINERS: dict[str, Callable[[Path, bool], Any]] = {
     "tagger-crf": _tagger, "tagger-hmm": lambda out, resume: _tagger(out, resume, "hmm"), "ctc": _ctc,
-    "seq2seq": _seq2seq, "autoencoder": _autoencoder, "language-model": _language_model, "reinforce": _reinforce,
+    "seq2seq": _seq2seq, "autoencoder": _autoencoder, "word2vec": _word2vec, "language-model": _language_model,
+    "reinforce": _reinforce,
     "adversarial": _adversarial,
     "seqgan-oracle": _seqgan, "classifier": _classifier,
 }

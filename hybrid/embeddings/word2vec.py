@@ -1,0 +1,124 @@
+"""word2vec (Mikolov et al. 2013) in batched torch: skip-gram and CBOW, each with negative
+sampling or hierarchical softmax.
+
+Training examples come from a chunk of sentences at a time (numpy, vectorised):
+- each occurrence of a frequent word is dropped with 1 - keep probability (subsampling);
+- each centre word draws its window b in 1..window (the dynamic window: near words count more);
+- skip-gram pairs every centre with each context word within b; CBOW averages the context
+  vectors within b and predicts the centre.
+The loss of a batch is the sum of the examples' losses (negative sampling: -log s(u_o . h) -
+sum_k log s(-u_k . h); hierarchical softmax: -sum_j log s((1 - 2 code_j) u_node_j . h) along
+the word's Huffman path), so plain SGD on sparse rows makes the updates word2vec makes, with a
+learning rate decaying linearly over the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hybrid.embeddings.huffman import huffman_codes
+
+
+def reduced_windows(n: int, window: int, rng: np.random.Generator) -> np.ndarray:
+    """(n,) each centre's effective window, uniform in 1..window."""
+    return rng.integers(1, window + 1, size=n)
+
+
+def skipgram_pairs(ids: np.ndarray, starts: np.ndarray, window: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(centres, contexts) of the sentences ids[starts[s]:starts[s+1]]: each centre i with each
+    j != i in the same sentence and |i - j| <= its reduced window."""
+    sentence = np.repeat(np.arange(len(starts) - 1), np.diff(starts))  # (N,) which sentence each word is in
+    reach = reduced_windows(len(ids), window, rng)
+    centres, contexts = [], []
+    for d in range(1, window + 1):
+        same = sentence[d:] == sentence[:-d]  # positions i, i + d in one sentence
+        right = same & (reach[:-d] >= d)  # centre i, context i + d
+        left = same & (reach[d:] >= d)  # centre i + d, context i
+        centres += [ids[:-d][right], ids[d:][left]]
+        contexts += [ids[d:][right], ids[:-d][left]]
+    return np.concatenate(centres), np.concatenate(contexts)
+
+
+def cbow_windows(ids: np.ndarray, starts: np.ndarray, window: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centres (M,), contexts (M, 2 window), mask (M, 2 window)): each word with the words
+    within its reduced window in its sentence; words with no context are left out."""
+    n = len(ids)
+    sentence = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    reach = reduced_windows(n, window, rng)
+    offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])  # (2w,)
+    position = np.arange(n)[:, None] + offsets[None, :]  # (N, 2w)
+    inside = (position >= 0) & (position < n)
+    clipped = np.clip(position, 0, max(n - 1, 0))
+    mask = inside & (sentence[clipped] == sentence[:, None]) & (np.abs(offsets)[None, :] <= reach[:, None])
+    has = mask.any(1)
+    return ids[has], np.where(mask, ids[clipped], 0)[has], mask[has]
+
+
+class Word2Vec(nn.Module):
+    """Input vectors (the word vectors) and output vectors (one per word for negative sampling,
+    one per inner Huffman node for hierarchical softmax), both sparse-gradient embeddings."""
+
+    def __init__(self, counts: list[int], dim: int, model: str = "skipgram", loss: str = "ns", negative: int = 5,
+                 seed: int = 1):
+        super().__init__()
+        if model not in ("skipgram", "cbow") or loss not in ("ns", "hs"):
+            raise ValueError(f"model must be skipgram or cbow and loss ns or hs, got {model!r}, {loss!r}")
+        self.model, self.loss_kind, self.negative = model, loss, negative
+        v = len(counts)
+        generator = torch.Generator().manual_seed(seed)
+        self.inputs = nn.Embedding(v, dim, sparse=True)
+        with torch.no_grad():  # word2vec's initialisation: inputs uniform in +-0.5 / dim, outputs zero
+            self.inputs.weight.copy_((torch.rand(v, dim, generator=generator) - 0.5) / dim)
+        self.outputs = nn.Embedding(v if loss == "ns" else v - 1, dim, sparse=True)
+        nn.init.zeros_(self.outputs.weight)
+        if loss == "hs":
+            codes, paths = huffman_codes(counts)
+            depth = max(len(c) for c in codes)
+            self.codes: Tensor
+            self.paths: Tensor
+            self.depths: Tensor
+            self.register_buffer("codes", _padded(codes, depth), persistent=False)  # (V, L)
+            self.register_buffer("paths", _padded(paths, depth), persistent=False)  # (V, L)
+            self.register_buffer("depths", torch.tensor([len(c) for c in codes]), persistent=False)
+
+    def hidden(self, centres: Tensor, contexts: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+        """(N, D): the centre's vector (skip-gram), or the mean of the context vectors (CBOW)."""
+        if self.model == "skipgram":
+            return self.inputs(centres)
+        assert contexts is not None and mask is not None
+        m = mask.to(self.inputs.weight.dtype).unsqueeze(-1)  # (N, 2w, 1)
+        return (self.inputs(contexts) * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+    def loss(self, h: Tensor, targets: Tensor, noise: Tensor | None = None) -> Tensor:
+        """Summed loss of predicting `targets` (N,) from `h` (N, D); `noise` (N, k) ids for
+        negative sampling."""
+        if self.loss_kind == "ns":
+            assert noise is not None
+            positive = F.logsigmoid((self.outputs(targets) * h).sum(-1))  # (N,)
+            negative = F.logsigmoid(-(self.outputs(noise) @ h.unsqueeze(-1)).squeeze(-1)).sum(-1)  # (N,)
+            return -(positive + negative).sum()
+        codes, paths = self.codes[targets], self.paths[targets]  # (N, L)
+        real = torch.arange(codes.shape[1], device=h.device) < self.depths[targets].unsqueeze(1)  # (N, L)
+        scores = (self.outputs(paths) @ h.unsqueeze(-1)).squeeze(-1)  # (N, L)
+        signed = (1 - 2 * codes).to(h.dtype) * scores
+        return -(F.logsigmoid(signed) * real).sum()
+
+    def log_probabilities(self, h: Tensor) -> Tensor:
+        """(N, V) log P(w | h) under hierarchical softmax (a distribution: tests sum it to 1)."""
+        scores = h @ self.outputs.weight.T  # (N, V - 1)
+        picked = scores[:, self.paths]  # (N, V, L)
+        signed = (1 - 2 * self.codes).to(h.dtype) * picked
+        real = torch.arange(self.codes.shape[1], device=h.device) < self.depths.unsqueeze(1)  # (V, L)
+        return (F.logsigmoid(signed) * real).sum(-1)
+
+
+def _padded(rows: list[list[int]], width: int) -> Tensor:
+    out = torch.zeros(len(rows), width, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return out

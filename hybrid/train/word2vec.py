@@ -1,0 +1,173 @@
+"""word2vec training on the run loop: each step trains on one chunk of the corpus (about
+`chunk_words` words) in SGD updates of `batch_size` examples; the learning rate falls linearly
+from alpha to min_alpha over the whole run. Subsampling, windows and noise words are drawn
+from a generator seeded by (seed, epoch, chunk), so a resumed run repeats them exactly.
+
+The run directory is every trainer's; OUT/model holds config.json, vocab.json (words and
+counts, most frequent first) and vectors.bin (word2vec binary, which gensim reads).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hybrid.config import Word2VecConfig, atomic_write_text, save_json, to_dict
+from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, count_words, encode_corpus
+from hybrid.embeddings.formats import WordVectors, write_vectors
+from hybrid.embeddings.sampling import keep_probabilities, noise_distribution
+from hybrid.embeddings.word2vec import Word2Vec, cbow_windows, skipgram_pairs
+from hybrid.errors import ConfigError
+from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.rundir import claims_run_directory
+
+
+def corpus_chunks(corpus: EncodedCorpus, chunk_words: int) -> list[tuple[int, int]]:
+    """(first sentence, end sentence) ranges of about `chunk_words` words; a sentence longer
+    than that is a chunk alone."""
+    chunks, first = [], 0
+    ends = corpus.starts[1:]
+    while first < corpus.sentences:
+        target = corpus.starts[first] + chunk_words
+        end = max(first + 1, int(np.searchsorted(ends, target, side="right")))
+        chunks.append((first, min(end, corpus.sentences)))
+        first = end
+    return chunks
+
+
+class Word2VecTrainer(Hooks):
+    """Skip-gram or CBOW with negative sampling or hierarchical softmax, as hooks on the run loop."""
+
+    name = "word2vec"
+
+    def __init__(self, config: Word2VecConfig, vocab: WordCounts, corpus: EncodedCorpus, device: str = "cpu"):
+        self.config, self.vocab, self.corpus, self.device = config, vocab, corpus, device
+        self.model = Word2Vec(vocab.counts, config.dim, config.model, config.loss, config.negative,
+                              config.seed).to(device)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.learning_rate)
+        self.keep = keep_probabilities(vocab.counts, config.sample)  # (V,)
+        self.noise_cdf = np.cumsum(noise_distribution(vocab.counts))  # (V,)
+        self.chunks = corpus_chunks(corpus, config.chunk_words)
+        self.epoch_loss, self.epoch_examples = 0.0, 0
+
+    def epoch_items(self, epoch: int) -> Sequence[Any]:
+        return [(i, first, end) for i, (first, end) in enumerate(self.chunks)]
+
+    def learning_rate(self, epoch: int, index: int) -> float:
+        progress = (epoch * len(self.chunks) + index) / (self.config.epochs * len(self.chunks))
+        alpha = self.config.learning_rate
+        return max(self.config.min_alpha, alpha - (alpha - self.config.min_alpha) * progress)
+
+    def examples(self, item: tuple[int, int, int], epoch: int) -> tuple[np.ndarray, ...]:
+        """The chunk's training examples after subsampling: skip-gram (centres, contexts) or
+        CBOW (centres, contexts (M, 2w), mask (M, 2w)), and its raw word count."""
+        index, first, end = item
+        rng = np.random.default_rng([self.config.seed, epoch, index])
+        starts = self.corpus.starts[first : end + 1]
+        ids = self.corpus.ids[starts[0] : starts[-1]]
+        kept = rng.random(len(ids)) < self.keep[ids]
+        per_sentence = np.add.reduceat(kept, starts[:-1] - starts[0]) if len(ids) else np.zeros(0, np.int64)
+        per_sentence[np.diff(starts) == 0] = 0  # reduceat repeats a value for empty ranges
+        local = np.concatenate([[0], np.cumsum(per_sentence)])
+        words = ids[kept]
+        if self.config.model == "skipgram":
+            return skipgram_pairs(words, local, self.config.window, rng)
+        return cbow_windows(words, local, self.config.window, rng)
+
+    def step(self, item: Any, step: int, epoch: int) -> dict[str, float]:
+        started = time.monotonic()
+        index = item[0]
+        rng = np.random.default_rng([self.config.seed, epoch, index, 1])  # the noise words
+        lr = self.learning_rate(epoch, index)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        examples = self.examples(item, epoch)
+        centres = torch.from_numpy(examples[0].astype(np.int64))
+        n = len(centres)
+        total = 0.0
+        for start in range(0, n, self.config.batch_size):
+            rows = slice(start, start + self.config.batch_size)
+            if self.config.model == "skipgram":
+                h = self.model.hidden(centres[rows].to(self.device))
+                targets = torch.from_numpy(examples[1][rows].astype(np.int64)).to(self.device)
+            else:
+                contexts = torch.from_numpy(examples[1][rows].astype(np.int64)).to(self.device)
+                mask = torch.from_numpy(examples[2][rows]).to(self.device)
+                h = self.model.hidden(centres[rows].to(self.device), contexts, mask)
+                targets = centres[rows].to(self.device)
+            noise = None
+            if self.config.loss == "ns":
+                draws = np.searchsorted(self.noise_cdf, rng.random((len(targets), self.config.negative)))
+                noise = torch.from_numpy(np.minimum(draws, len(self.vocab) - 1)).to(self.device)
+            loss = self.model.loss(h, targets, noise)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += loss.item()
+        self.epoch_loss += total
+        self.epoch_examples += n
+        words = int(self.corpus.starts[item[2]] - self.corpus.starts[item[1]])
+        seconds = max(time.monotonic() - started, 1e-9)
+        return {"loss": total / max(n, 1), "lr": lr, "words_per_s": words / seconds, "weight": float(max(n, 1))}
+
+    def evaluate(self) -> dict[str, Any]:
+        """Score: minus the mean example loss since the last evaluation (no held-out data)."""
+        mean = self.epoch_loss / max(self.epoch_examples, 1)
+        self.epoch_loss, self.epoch_examples = 0.0, 0
+        return {"metric": "neg_loss", "score": -mean}
+
+    def vectors(self) -> WordVectors:
+        return WordVectors(list(self.vocab.words), self.model.inputs.weight.detach().cpu().numpy().copy(),
+                           list(self.vocab.counts))
+
+    def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
+        save_word_vectors(self.vectors(), directory, self.config, summary)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "epoch_loss": self.epoch_loss,
+                "epoch_examples": self.epoch_examples}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.epoch_loss, self.epoch_examples = float(state["epoch_loss"]), int(state["epoch_examples"])
+
+
+def save_word_vectors(vectors: WordVectors, directory: str | Path, config: Word2VecConfig,
+                      training: dict[str, Any] | None = None) -> Path:
+    """OUT/model: vectors.bin (word2vec binary), vocab.json (words, counts), config.json."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_vectors(vectors, directory / "vectors.bin", binary=True)
+    atomic_write_text(directory / "vocab.json", json.dumps({"words": vectors.words, "counts": vectors.counts}) + "\n")
+    atomic_write_text(directory / "config.json", json.dumps({"format": "hybrid-word-vectors", "config":
+                                                             to_dict(config), "training": training or {}},
+                                                            indent=2, default=str) + "\n")
+    return directory
+
+
+@claims_run_directory
+def train_word2vec(config: Word2VecConfig, corpus: Sequence[str | Path], out_dir: str | Path, resume: bool = False,
+                   progress: bool = True, log: Callable[[str], None] | None = None, device: str = "cpu",
+                   overwrite: bool = False) -> dict[str, Any]:
+    """Count the vocabulary, encode the corpus, train; the vectors land in out_dir/model."""
+    log = log or (lambda message: None)
+    if not corpus:
+        raise ConfigError("no corpus files given")
+    out = Path(out_dir)
+    started = time.monotonic()
+    vocab = count_words(corpus, config.min_count, config.max_vocab, config.lowercase)
+    encoded = encode_corpus(corpus, vocab, config.lowercase, config.max_sentence_length)
+    log(f"vocabulary {len(vocab)} words (min count {config.min_count}); corpus {encoded.raw_words} words, "
+        f"{len(encoded.ids)} in the vocabulary; read in {time.monotonic() - started:.0f} s")
+    save_json(config, out / "config.json")
+    trainer = Word2VecTrainer(config, vocab, encoded, device)
+    schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
+    summary = run(trainer, schedule, out, resume, progress, log)
+    summary.update(vocabulary=len(vocab), corpus_words=encoded.raw_words, trained_words=int(len(encoded.ids)))
+    return summary

@@ -1,0 +1,137 @@
+"""word2vec training: example generation against brute force, the losses against direct
+computation and gradcheck, hierarchical softmax as a distribution, the corpus reader, and a tiny
+run end to end through the run loop and the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import zipfile
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cli.main import cli
+from hybrid.config import Word2VecConfig
+from hybrid.embeddings import corpus as corpus_module
+from hybrid.embeddings import read_vectors
+from hybrid.embeddings.corpus import count_words, encode_corpus, iter_tokens
+from hybrid.embeddings.word2vec import Word2Vec, cbow_windows, reduced_windows, skipgram_pairs
+from hybrid.train.word2vec import corpus_chunks, train_word2vec
+
+IDS = np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], dtype=np.int32)
+STARTS = np.array([0, 4, 4, 11])  # sentences of 4, 0 and 7 words
+
+
+def _brute_windows(seed: int, window: int):
+    reach = reduced_windows(len(IDS), window, np.random.default_rng(seed))
+    sentence_of = np.repeat(np.arange(len(STARTS) - 1), np.diff(STARTS))
+    for i in range(len(IDS)):
+        yield i, [j for j in range(len(IDS)) if j != i and sentence_of[j] == sentence_of[i]
+                  and abs(i - j) <= reach[i]]
+
+
+@pytest.mark.parametrize(("seed", "window"), [(0, 1), (1, 2), (2, 5)])
+def test_skipgram_pairs_are_every_centre_with_its_reduced_window(seed, window):
+    centres, contexts = skipgram_pairs(IDS, STARTS, window, np.random.default_rng(seed))
+    expected = Counter((int(IDS[i]), int(IDS[j])) for i, near in _brute_windows(seed, window) for j in near)
+    assert Counter(zip(centres.tolist(), contexts.tolist(), strict=True)) == expected
+
+
+@pytest.mark.parametrize(("seed", "window"), [(0, 1), (3, 3)])
+def test_cbow_windows_hold_each_centres_context(seed, window):
+    centres, contexts, mask = cbow_windows(IDS, STARTS, window, np.random.default_rng(seed))
+    expected = [(int(IDS[i]), sorted(int(IDS[j]) for j in near)) for i, near in _brute_windows(seed, window) if near]
+    got = [(int(c), sorted(row[m].tolist())) for c, row, m in zip(centres, contexts, mask, strict=True)]
+    assert got == expected
+
+
+def test_hierarchical_softmax_is_a_distribution_and_its_loss_is_minus_its_log_probability():
+    torch.manual_seed(0)
+    model = Word2Vec([40, 20, 9, 7, 3, 1], 4, loss="hs").double()
+    torch.nn.init.normal_(model.outputs.weight)
+    h = torch.randn(3, 4, dtype=torch.float64)
+    log_p = model.log_probabilities(h)  # (3, V)
+    torch.testing.assert_close(log_p.exp().sum(1), torch.ones(3, dtype=torch.float64))
+    targets = torch.tensor([0, 3, 5])
+    torch.testing.assert_close(model.loss(h, targets), -log_p[torch.arange(3), targets].sum())
+
+
+def test_negative_sampling_loss_by_hand():
+    torch.manual_seed(1)
+    model = Word2Vec([5, 4, 3, 2, 1], 3, loss="ns").double()
+    torch.nn.init.normal_(model.outputs.weight)
+    h, targets, noise = torch.randn(2, 3, dtype=torch.float64), torch.tensor([1, 4]), torch.tensor([[0, 2], [3, 3]])
+    u = model.outputs.weight
+    expected = 0.0
+    for n in range(2):
+        expected -= torch.log(torch.sigmoid(u[targets[n]] @ h[n]))
+        for k in noise[n]:
+            expected -= torch.log(torch.sigmoid(-u[k] @ h[n]))
+    torch.testing.assert_close(model.loss(h, targets, noise), expected)
+
+
+@pytest.mark.parametrize(("kind", "loss"), [("skipgram", "ns"), ("cbow", "ns"), ("skipgram", "hs"), ("cbow", "hs")])
+def test_gradients_check(kind, loss):
+    torch.manual_seed(2)
+    model = Word2Vec([6, 5, 4, 3, 2, 1], 3, kind, loss).double()
+    weights = (torch.randn_like(model.inputs.weight).requires_grad_(),
+               torch.randn_like(model.outputs.weight).requires_grad_())
+    del model.inputs.weight, model.outputs.weight  # the embeddings read the tensors gradcheck perturbs
+    model.inputs.sparse = model.outputs.sparse = False  # gradcheck compares dense gradients
+    centres, targets = torch.tensor([0, 2, 5]), torch.tensor([1, 3, 0])
+    contexts, mask = torch.tensor([[1, 2], [3, 0], [4, 5]]), torch.tensor([[True, True], [True, False], [True, True]])
+    noise = torch.tensor([[2, 4], [1, 1], [3, 5]]) if loss == "ns" else None
+
+    def summed_loss(inputs, outputs):
+        model.inputs.weight, model.outputs.weight = inputs, outputs
+        return model.loss(model.hidden(centres, contexts, mask), targets, noise)
+
+    assert torch.autograd.gradcheck(summed_loss, weights)
+
+
+def test_the_corpus_reader_streams_plain_gzip_zip_and_one_huge_line(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text("The cat sat\n\non the mat\n", encoding="utf-8")
+    (tmp_path / "b.gz").write_bytes(gzip.compress(b"the dog\n"))
+    with zipfile.ZipFile(tmp_path / "c.zip", "w") as archive:
+        archive.writestr("inner.txt", "a cat\n")
+    files = [tmp_path / "a.txt", tmp_path / "b.gz", tmp_path / "c.zip"]
+    assert list(iter_tokens(files, lowercase=True)) == [["the", "cat", "sat"], ["on", "the", "mat"], ["the", "dog"],
+                                                        ["a", "cat"]]
+    monkeypatch.setattr(corpus_module, "_CHUNK", 8)
+    (tmp_path / "long.txt").write_text("w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11", encoding="utf-8")
+    assert [t for tokens in iter_tokens([tmp_path / "long.txt"]) for t in tokens] == [f"w{i}" for i in range(1, 12)]
+
+
+def test_vocabulary_and_encoding(tmp_path):
+    (tmp_path / "c.txt").write_text("a b a c a b d\nb a x\n", encoding="utf-8")
+    vocab = count_words([tmp_path / "c.txt"], min_count=2)
+    assert vocab.words == ["a", "b"] and vocab.counts == [4, 3]
+    assert count_words([tmp_path / "c.txt"], min_count=1, max_size=3).words == ["a", "b", "c"]
+    encoded = encode_corpus([tmp_path / "c.txt"], vocab, max_sentence_length=3)
+    assert encoded.raw_words == 10
+    sentences = [encoded.ids[encoded.starts[s] : encoded.starts[s + 1]].tolist() for s in range(encoded.sentences)]
+    assert sentences == [[0, 1, 0], [0, 1], [1, 0]]
+    assert corpus_chunks(encoded, 4) == [(0, 1), (1, 3)] and corpus_chunks(encoded, 100) == [(0, 3)]
+
+
+def test_a_tiny_run_learns_topics_and_the_cli_trains_and_reads_back(tmp_path):
+    rng = np.random.default_rng(0)
+    topics = [["king", "queen", "royal", "crown"], ["apple", "orange", "fruit", "juice"]]
+    lines = [" ".join(rng.choice(topics[i % 2], 10)) for i in range(400)]
+    (tmp_path / "c.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = Word2VecConfig(dim=8, epochs=2, min_count=1, sample=0, batch_size=64)
+    summary = train_word2vec(config, [tmp_path / "c.txt"], tmp_path / "run", progress=False)
+    assert summary["vocabulary"] == 8 and summary["corpus_words"] == 4000
+    vectors = read_vectors(tmp_path / "run" / "model" / "vectors.bin")
+    unit = vectors.vectors / np.linalg.norm(vectors.vectors, axis=1, keepdims=True)
+    same = unit[vectors.index["king"]] @ unit[vectors.index["queen"]]
+    other = unit[vectors.index["king"]] @ unit[vectors.index["apple"]]
+    assert same > other + 0.2
+    result = CliRunner().invoke(cli, ["embed", "train", "--corpus", str(tmp_path / "c.txt"), "--out",
+                                      str(tmp_path / "cli"), "--dim", "8", "--epochs", "1", "--min-count", "1",
+                                      "--model", "cbow", "--loss", "hs", "--batch-size", "64", "-q"])
+    assert result.exit_code == 0, result.output
+    assert len(read_vectors(tmp_path / "cli" / "model" / "vectors.bin")) == 8
