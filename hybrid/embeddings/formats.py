@@ -83,6 +83,8 @@ def _looks_binary(handle: BinaryIO, dim: int) -> bool:
     word and numbers (float32 bytes almost never read as UTF-8 numerals; a text row with the
     wrong count of numbers stays text, so its error names the line)."""
     head = handle.peek(4 * dim + 64)[: 4 * dim + 64]  # type: ignore[attr-defined]
+    if not head.strip():
+        return False  # nothing after the header: the text reader says the file is empty
     line = head.split(b"\n", 1)[0]
     try:
         values = [v for v in line.decode("utf-8").rstrip("\r").split(" ")[1:] if v]

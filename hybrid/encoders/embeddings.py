@@ -1,8 +1,9 @@
-"""Pretrained word vectors from word2vec or GloVe text files, optionally gzipped.
+"""Pretrained word vectors from word2vec (text or binary) or GloVe text files, optionally gzipped.
 
-Both formats are one word per line followed by its values, separated by spaces; word2vec
-adds a first line "count dim". Files are streamed and only vocabulary rows are kept, so a
-multi-gigabyte file costs memory proportional to the vocabulary, not to the file.
+The text formats are one word per line followed by its values, separated by spaces; word2vec
+adds a first line "count dim". Text files are streamed and only vocabulary rows are kept, so a
+multi-gigabyte file costs memory proportional to the vocabulary, not to the file. word2vec
+binary files (`hybrid embed train` writes them) are read whole.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def load_word_vectors(path: str | Path, vocab_tokens: Sequence[str], lowercase_f
     a file that cannot be read.
     """
     path = Path(path)
+    if _is_binary_word2vec(path):
+        return _from_binary(path, vocab_tokens, lowercase_fallback, seed, padding_index)
     exact_index: dict[str, int] = {}
     lower_index: dict[str, list[int]] = {}
     for i, token in enumerate(vocab_tokens):
@@ -107,6 +110,39 @@ def load_word_vectors(path: str | Path, vocab_tokens: Sequence[str], lowercase_f
     if padding_index is not None and 0 <= padding_index < len(vocab_tokens):
         vectors[padding_index] = 0.0
     return vectors, len(rows)
+
+
+def _is_binary_word2vec(path: Path) -> bool:
+    """Whether `path` is a word2vec binary file (a "count dim" header, then not text)."""
+    from hybrid.embeddings.formats import _looks_binary, _open
+
+    try:
+        with _open(path) as handle:
+            fields = handle.readline().split()
+            return len(fields) == 2 and all(f.isdigit() for f in fields) and _looks_binary(handle, int(fields[1]))
+    except (OSError, EOFError, zlib.error, ValueError):
+        return False  # the text reader reports what is wrong with the file
+
+
+def _from_binary(path: Path, vocab_tokens: Sequence[str], lowercase_fallback: bool, seed: int,
+                 padding_index: int | None) -> tuple[Tensor, int]:
+    """load_word_vectors for a word2vec binary file: the same lookup rules as for text."""
+    from hybrid.embeddings.formats import read_vectors
+
+    vectors = read_vectors(path)
+    generator = torch.Generator().manual_seed(seed)
+    out = torch.randn(len(vocab_tokens), vectors.dim, generator=generator) * 0.1  # (V, D)
+    found = 0
+    for i, token in enumerate(vocab_tokens):
+        row = vectors.index.get(token)
+        if row is None and lowercase_fallback:
+            row = vectors.index.get(token.lower())
+        if row is not None:
+            out[i] = torch.from_numpy(vectors.vectors[row])
+            found += 1
+    if padding_index is not None and 0 <= padding_index < len(vocab_tokens):
+        out[padding_index] = 0.0
+    return out, found
 
 
 def _parse(values: list[str], path: Path, number: int) -> Tensor:

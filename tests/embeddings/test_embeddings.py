@@ -221,3 +221,16 @@ def test_a_malformed_analogy_line_names_its_line(tmp_path):
     (tmp_path / "q.txt").write_text(": s\na b c\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match="q.txt:2: expected four words"):
         read_analogies(tmp_path / "q.txt")
+
+
+def test_taggers_embeddings_option_reads_binary_files_as_it_reads_text(tmp_path):
+    from hybrid.encoders.embeddings import load_word_vectors
+
+    vectors = WordVectors(["the", "King", "dog", "Straße"], np.arange(12, dtype=np.float32).reshape(4, 3))
+    write_vectors(vectors, tmp_path / "v.bin", binary=True)
+    write_vectors(vectors, tmp_path / "v.txt")
+    vocab = ["<pad>", "the", "king", "King", "dog", "straße", "cat"]
+    binary, found_binary = load_word_vectors(tmp_path / "v.bin", vocab)
+    text, found_text = load_word_vectors(tmp_path / "v.txt", vocab)
+    assert found_binary == found_text == 3
+    assert np.array_equal(binary.numpy(), text.numpy())
