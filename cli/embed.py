@@ -11,8 +11,10 @@ from cli.params import DEVICE, run_options
 from hybrid.config import Word2VecConfig
 
 W2V = Word2VecConfig()  # the defaults: the CLI and the Python API train alike
-VECTORS = click.Path(exists=True, dir_okay=False)
-VECTORS_HELP = "Word vectors: word2vec text or binary, or GloVe text (.gz allowed)."
+VECTORS = click.Path(exists=True)
+VECTORS_HELP = ("Word vectors: word2vec text or binary, GloVe text (.gz allowed), or the model directory "
+                "`hybrid embed train` writes.")
+FILE = click.Path(exists=True, dir_okay=False)
 
 
 @click.group()
@@ -79,9 +81,9 @@ def _load(path: str):
 
 @embed.command("evaluate")
 @click.option("--vectors", "vectors_file", type=VECTORS, required=True, help=VECTORS_HELP)
-@click.option("--analogies", "analogy_file", type=VECTORS, default=None,
+@click.option("--analogies", "analogy_file", type=FILE, default=None,
               help="Analogy questions (`: section` lines, then `a b c d`), e.g. Google's questions-words.txt.")
-@click.option("--similarity", "similarity_file", type=VECTORS, default=None,
+@click.option("--similarity", "similarity_file", type=FILE, default=None,
               help="Word pairs with human scores (`w1<TAB>w2<TAB>score`), e.g. WordSim-353.")
 @click.option("--restrict", type=click.IntRange(1), default=30000, show_default=True,
               help="Analogy answers among the N most frequent words (the first N rows); questions with "

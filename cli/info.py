@@ -7,7 +7,7 @@ import json
 import click
 
 from cli.params import MODEL_DIR, model_kind
-from hybrid.models.registry import CLASSIFIER, SEQ2SEQ
+from hybrid.models.registry import CLASSIFIER, SEQ2SEQ, WORD_VECTORS
 
 
 @click.command()
@@ -26,6 +26,9 @@ def info(directory, as_json: bool) -> None:
         return
     if model_kind(directory) is CLASSIFIER:
         _classifier_info(directory, as_json)
+        return
+    if model_kind(directory) is WORD_VECTORS:
+        _vectors_info(directory, as_json)
         return
     config = read_config(directory)
     vocab = read_vocab_json(directory)
@@ -153,3 +156,24 @@ def describe_encoder(m) -> str:
                 f"{m.positions} positions, {'bidirectional' if m.bidirectional else 'causal (left only)'}")
     return (f"{m.encoder}, {m.num_layers} layer(s), hidden {m.hidden_size}, "
             f"{'bidirectional' if m.bidirectional else 'unidirectional'}")
+
+
+def _vectors_info(directory, as_json: bool) -> None:
+    from hybrid.config import to_dict
+    from hybrid.embeddings.directory import load_vectors_directory, read_vectors_config
+    from hybrid.models.directory import read_training
+
+    config, vectors, training = read_vectors_config(directory), load_vectors_directory(directory), \
+        read_training(directory)
+    if as_json:
+        click.echo(json.dumps({"model": str(directory), "config": to_dict(config), "words": len(vectors),
+                               "dim": vectors.dim, "training": training}, indent=2))
+        return
+    click.echo(f"model      {directory} (word vectors)")
+    click.echo(f"vectors    {len(vectors)} words, {vectors.dim} dimensions; most frequent: "
+               f"{' '.join(vectors.words[:8])}")
+    loss = "negative sampling" if config.loss == "ns" else "hierarchical softmax"
+    click.echo(f"trained    {config.model} with {loss}, window {config.window}, min count {config.min_count}, "
+               f"sample {config.sample}, {config.epochs} epoch(s)")
+    if training:
+        click.echo(f"training   {training.get('steps_run', '?')} steps, {training.get('minutes', '?')} minutes")

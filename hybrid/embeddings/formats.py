@@ -62,8 +62,13 @@ def _open(path: Path) -> BinaryIO:
 
 
 def read_vectors(path: str | Path) -> WordVectors:
-    """Word vectors from a word2vec text or binary file or a GloVe text file (.gz allowed)."""
+    """Word vectors from a word2vec text or binary file, a GloVe text file (.gz allowed), or a
+    word-vectors model directory (what `hybrid embed train` writes to OUT/model)."""
     path = Path(path)
+    if path.is_dir():
+        from hybrid.embeddings.directory import load_vectors_directory
+
+        return load_vectors_directory(path)
     if not path.is_file():
         raise DataFormatError("no such file" if not path.exists() else "expected a vectors file", path)
     with _open(path) as handle:

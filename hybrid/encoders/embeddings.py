@@ -1,9 +1,10 @@
-"""Pretrained word vectors from word2vec (text or binary) or GloVe text files, optionally gzipped.
+"""Pretrained word vectors from word2vec (text or binary) or GloVe text files, optionally gzipped,
+or a word-vectors model directory (`hybrid embed train`'s OUT/model).
 
 The text formats are one word per line followed by its values, separated by spaces; word2vec
 adds a first line "count dim". Text files are streamed and only vocabulary rows are kept, so a
 multi-gigabyte file costs memory proportional to the vocabulary, not to the file. word2vec
-binary files (`hybrid embed train` writes them) are read whole.
+binary files and model directories are read whole.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def load_word_vectors(path: str | Path, vocab_tokens: Sequence[str], lowercase_f
     a file that cannot be read.
     """
     path = Path(path)
-    if _is_binary_word2vec(path):
-        return _from_binary(path, vocab_tokens, lowercase_fallback, seed, padding_index)
+    if path.is_dir() or _is_binary_word2vec(path):  # a word-vectors model directory, or word2vec binary
+        return _from_whole_file(path, vocab_tokens, lowercase_fallback, seed, padding_index)
     exact_index: dict[str, int] = {}
     lower_index: dict[str, list[int]] = {}
     for i, token in enumerate(vocab_tokens):
@@ -124,9 +125,10 @@ def _is_binary_word2vec(path: Path) -> bool:
         return False  # the text reader reports what is wrong with the file
 
 
-def _from_binary(path: Path, vocab_tokens: Sequence[str], lowercase_fallback: bool, seed: int,
-                 padding_index: int | None) -> tuple[Tensor, int]:
-    """load_word_vectors for a word2vec binary file: the same lookup rules as for text."""
+def _from_whole_file(path: Path, vocab_tokens: Sequence[str], lowercase_fallback: bool, seed: int,
+                     padding_index: int | None) -> tuple[Tensor, int]:
+    """load_word_vectors for vectors read whole (word2vec binary, a model directory): the same
+    lookup rules as for text."""
     from hybrid.embeddings.formats import read_vectors
 
     vectors = read_vectors(path)

@@ -131,7 +131,7 @@ TAGGER = register(ModelKind(
     ("hybrid.models.tagger:Tagger", "hybrid.models.hmm_tagger:ClassicHMMTagger", "hybrid.models.ctc:CTCModel"),
     "hybrid.models.io:load_tagger", "hybrid.models.io:save_tagger_as_is"))
 SEQ2SEQ = register(ModelKind(
-    "seq2seq", "hybrid-seq2seq", ("hybrid.models.seq2seq:Seq2Seq",),
+    "seq2seq", "hybrid-seq2seq", ("hybrid.models.seq2seq:EncoderDecoder",),
     "hybrid.models.seq2seq_io:load_seq2seq", "hybrid.models.seq2seq_io:save_seq2seq_as_is"))
 LANGUAGE_MODEL = register(ModelKind(
     "language-model", "hybrid-lm", ("hybrid.models.language_model_io:TextLanguageModel",),
@@ -142,3 +142,6 @@ CLASSIFIER = register(ModelKind(
 DISCRIMINATOR = register(ModelKind(
     "discriminator", "hybrid-discriminator", ("hybrid.models.discriminator:Discriminator",),
     "hybrid.models.discriminator:load_discriminator", "hybrid.models.discriminator:save_discriminator"))
+WORD_VECTORS = register(ModelKind(
+    "word-vectors", "hybrid-word-vectors", ("hybrid.embeddings.formats:WordVectors",),
+    "hybrid.embeddings.directory:load_vectors_directory", "hybrid.embeddings.directory:save_vectors_as_is"))

@@ -3,13 +3,12 @@
 from alpha to min_alpha over the whole run. Subsampling, windows and noise words are drawn
 from a generator seeded by (seed, epoch, chunk), so a resumed run repeats them exactly.
 
-The run directory is every trainer's; OUT/model holds config.json, vocab.json (words and
-counts, most frequent first) and vectors.bin (word2vec binary, which gensim reads).
+The run directory is every trainer's; OUT/model is a word-vectors model directory
+(hybrid.embeddings.directory) with vectors.bin beside it (word2vec binary, which gensim reads).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,9 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from hybrid.config import Word2VecConfig, atomic_write_text, save_json, to_dict
+from hybrid.config import Word2VecConfig, save_json
 from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, count_words, encode_corpus
-from hybrid.embeddings.formats import WordVectors, write_vectors
+from hybrid.embeddings.directory import save_vectors_directory
+from hybrid.embeddings.formats import WordVectors
 from hybrid.embeddings.sampling import keep_probabilities, noise_distribution
 from hybrid.embeddings.word2vec import Word2Vec, cbow_windows, skipgram_pairs
 from hybrid.errors import ConfigError
@@ -127,7 +127,7 @@ class Word2VecTrainer(Hooks):
                            list(self.vocab.counts))
 
     def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
-        save_word_vectors(self.vectors(), directory, self.config, summary)
+        save_vectors_directory(self.vectors(), directory, self.config, summary)
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "epoch_loss": self.epoch_loss,
@@ -136,19 +136,6 @@ class Word2VecTrainer(Hooks):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.epoch_loss, self.epoch_examples = float(state["epoch_loss"]), int(state["epoch_examples"])
-
-
-def save_word_vectors(vectors: WordVectors, directory: str | Path, config: Word2VecConfig,
-                      training: dict[str, Any] | None = None) -> Path:
-    """OUT/model: vectors.bin (word2vec binary), vocab.json (words, counts), config.json."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    write_vectors(vectors, directory / "vectors.bin", binary=True)
-    atomic_write_text(directory / "vocab.json", json.dumps({"words": vectors.words, "counts": vectors.counts}) + "\n")
-    atomic_write_text(directory / "config.json", json.dumps({"format": "hybrid-word-vectors", "config":
-                                                             to_dict(config), "training": training or {}},
-                                                            indent=2, default=str) + "\n")
-    return directory
 
 
 @claims_run_directory

@@ -130,6 +130,12 @@ def test_a_tiny_run_learns_topics_and_the_cli_trains_and_reads_back(tmp_path):
     same = unit[vectors.index["king"]] @ unit[vectors.index["queen"]]
     other = unit[vectors.index["king"]] @ unit[vectors.index["apple"]]
     assert same > other + 0.2
+    from hybrid.encoders.embeddings import load_word_vectors
+
+    rows, found = load_word_vectors(tmp_path / "run" / "model", ["<pad>", "king", "nowhere"])  # the directory
+    assert found == 1 and np.allclose(rows[1].numpy(), vectors.vectors[vectors.index["king"]])
+    info = CliRunner().invoke(cli, ["info", str(tmp_path / "run" / "model")])
+    assert info.exit_code == 0 and "(word vectors)" in info.output and "8 words, 8 dimensions" in info.output
     result = CliRunner().invoke(cli, ["embed", "train", "--corpus", str(tmp_path / "c.txt"), "--out",
                                       str(tmp_path / "cli"), "--dim", "8", "--epochs", "1", "--min-count", "1",
                                       "--model", "cbow", "--loss", "hs", "--batch-size", "64", "-q"])
