@@ -6,9 +6,9 @@ GLUE's train.tsv holds every phrase of each training sentence, so a random share
 leaks: the held-out phrase's sub-phrases and the sentence around it stay in training. By default
 (`--held-out sentences`) the held-out set is a seeded share of the longest phrases (those no
 other phrase contains: whole sentences, except where GLUE dropped a neutral sentence and its
-polar parts stand alone), and every phrase inside a held-out one leaves training, including
-short phrases that other sentences share (the counts are printed); `--held-out phrases` is the
-plain random share.
+polar parts stand alone), and every phrase found only inside held-out ones leaves training;
+phrases that training sentences contain too stay, as GLUE's dev sentences share phrases with
+its train file (the counts are printed); `--held-out phrases` is the plain random share.
 
     python benchmarks/sst2.py --data sst2 --max-minutes 30 --out runs/sst2
 """
@@ -36,8 +36,10 @@ def spans(tokens: list[str]) -> set[str]:
 
 def split_by_sentence(lines: list[tuple[str, str]], fraction: float, seed: int
                       ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(train, held-out) of (text, label) phrases: held-out = a seeded `fraction` of the whole
-    sentences (phrases inside no other phrase); train = the phrases inside none of them."""
+    """(train, held-out) of (text, label) phrases: held-out = a seeded `fraction` of the longest
+    phrases (inside no other phrase); train = every phrase but those, and but the phrases that
+    occur inside a held-out one and inside no training one. A short phrase that other sentences
+    share stays (GLUE's own dev sentences share such phrases with its train file)."""
     texts = {text for text, _ in lines}
     inner: set[str] = set()
     for text in texts:
@@ -45,10 +47,15 @@ def split_by_sentence(lines: list[tuple[str, str]], fraction: float, seed: int
     roots = sorted(t for t in texts if t not in inner)
     rng = random.Random(seed)
     held = set(rng.sample(roots, max(1, round(fraction * len(roots)))))
+    kept_spans: set[str] = set()
+    for text in roots:
+        if text not in held:
+            kept_spans |= spans(text.split())
     covered: set[str] = set()
     for text in held:
         covered |= spans(text.split())
-    return ([(t, y) for t, y in lines if t not in covered], [(t, y) for t, y in lines if t in held])
+    only_held = covered - kept_spans
+    return ([(t, y) for t, y in lines if t not in only_held], [(t, y) for t, y in lines if t in held])
 
 
 def write_tsv(path: Path, rows: list[tuple[str, str]]) -> None:
