@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROWS = {"softmax": ("softmax", "auto"), "hmm": ("hmm", "auto"), "crf": ("crf", "nll"),
         "crf-perceptron": ("crf", "perceptron"), "crf-hinge": ("crf", "hinge")}
-ENCODERS = ("rnn", "jordan", "lstm", "gru", "peephole")
+ENCODERS = ("rnn", "jordan", "lstm", "gru", "peephole", "transformer")
 CORPORA = {
     "conll2000": {"data": "../shared/data/conll2000", "train": "train.txt", "dev": None, "test": "test.txt",
                   "metric": "f1", "num_layers": 2, "lr": 1e-3, "patience": 8},
