@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,8 @@ import numpy as np
 from hybrid.errors import DataFormatError
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1 << 20  # bytes read at a time: a 100 MB single-line file never sits in memory as one string
+_CHUNK = 1 << 20  # characters read at a time: a 100 MB single-line file never sits in memory as one string
+_LAST_SPACE = re.compile(r"\s+(?=\S*$)")  # the whitespace before the last token
 
 
 def _text_streams(path: Path) -> Iterator[io.TextIOBase]:
@@ -32,7 +34,7 @@ def _text_streams(path: Path) -> Iterator[io.TextIOBase]:
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
-                if not name.endswith("/"):
+                if not name.endswith("/") and not name.startswith("__MACOSX/"):  # macOS resource forks
                     with archive.open(name) as member:
                         yield io.TextIOWrapper(member, encoding="utf-8")
         return
@@ -56,10 +58,11 @@ def iter_tokens(paths: Sequence[str | Path], lowercase: bool = False) -> Iterato
                     text = carry + (block.lower() if lowercase else block)
                     lines = text.split("\n")
                     carry = lines.pop()
-                    if len(carry) > _CHUNK:  # one huge line: keep only a partial last token
-                        cut = max(carry.rfind(" "), carry.rfind("\t"))
-                        lines.append(carry[:cut] if cut > 0 else carry)
-                        carry = carry[cut + 1 :] if cut > 0 else ""
+                    if len(carry) > _CHUNK:  # one huge line: carry over only its last, maybe partial, token
+                        last = _LAST_SPACE.search(carry)
+                        if last is not None:
+                            lines.append(carry[: last.start()])
+                            carry = carry[last.end() :]
                     for line in lines:
                         tokens = line.split()
                         if tokens:

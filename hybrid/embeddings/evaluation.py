@@ -4,8 +4,9 @@
 Analogies follow the usual protocol (Mikolov et al. 2013; gensim's `evaluate_word_analogies`):
 only the `restrict` most frequent words (the first rows of the vectors) are candidates, a
 question with a word outside them is counted as unknown and not scored, and the three question
-words are never the answer. The Google file's sections starting with "gram" are syntactic, the
-others semantic.
+words are never the answer. Words are compared case-folded by default: a predicted "Queen"
+answers "queen", and case variants of the question words are excluded too. The Google file's
+sections starting with "gram" are syntactic, the others semantic.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def analogy_scores(vectors: WordVectors, sections: Sequence[AnalogySection], res
     kept = vectors.top(restrict)
     unit = unit_rows(kept.vectors.astype(np.float32))  # (V, D)
     index: dict[str, int] = {}
+    canonical = np.empty(len(kept), dtype=np.int64)  # each row -> the first row of its (case-folded) word
     for i, word in enumerate(kept.words):
-        index.setdefault(word.lower() if lowercase else word, i)
+        canonical[i] = index.setdefault(word.lower() if lowercase else word, i)
     result: dict[str, Any] = {"sections": {}, "restrict": restrict}
     totals = {"semantic": [0, 0, 0, 0], "syntactic": [0, 0, 0, 0]}  # add right, mul right, scored, unknown
     for section in sections:
@@ -81,12 +83,14 @@ def analogy_scores(vectors: WordVectors, sections: Sequence[AnalogySection], res
             cos_a, cos_b, cos_c = a @ unit.T, b @ unit.T, c @ unit.T  # (N, V)
             add = cos_b - cos_a + cos_c
             mul = ((cos_b + 1) / 2) * ((cos_c + 1) / 2) / ((cos_a + 1) / 2 + 1e-3)
-            rows = np.arange(len(q))
-            for scores in (add, mul):
-                for column in range(3):
-                    scores[rows, q[:, column]] = -np.inf  # the question words are never the answer
-            add_right += int((add.argmax(1) == q[:, 3]).sum())
-            mul_right += int((mul.argmax(1) == q[:, 3]).sum())
+            # the question words (and their case variants) are never the answer
+            asked = np.zeros(add.shape, dtype=bool)
+            for column in range(3):
+                asked |= canonical[None, :] == q[:, column : column + 1]
+            add[asked] = -np.inf
+            mul[asked] = -np.inf
+            add_right += int((canonical[add.argmax(1)] == q[:, 3]).sum())  # "Queen" answers "queen"
+            mul_right += int((canonical[mul.argmax(1)] == q[:, 3]).sum())
         kind = "syntactic" if section.name.startswith("gram") else "semantic"
         for j, value in enumerate((add_right, mul_right, len(ids), unknown)):
             totals[kind][j] += value

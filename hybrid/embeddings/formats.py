@@ -79,7 +79,12 @@ def read_vectors(path: str | Path) -> WordVectors:
             if dim == 0:
                 raise DataFormatError("the header declares 0 dimensions", path, 1)
             binary = _looks_binary(handle, dim)
-            return _read_binary(handle, path, count, dim) if binary else _read_text(handle, path, dim, 2)
+            if binary:
+                return _read_binary(handle, path, count, dim)
+            vectors = _read_text(handle, path, dim, 2)
+            if len(vectors) != count:
+                raise DataFormatError(f"the header declares {count} vectors, the file holds {len(vectors)}", path)
+            return vectors
         return _read_text(handle, path, None, 1, first)
 
 
@@ -90,9 +95,13 @@ def _looks_binary(handle: BinaryIO, dim: int) -> bool:
     head = handle.peek(4 * dim + 64)[: 4 * dim + 64]  # type: ignore[attr-defined]
     if not head.strip():
         return False  # nothing after the header: the text reader says the file is empty
+    complete = b"\n" in head
     line = head.split(b"\n", 1)[0]
     try:
-        values = [v for v in line.decode("utf-8").rstrip("\r").split(" ")[1:] if v]
+        values = [v for v in line.decode("utf-8", errors="strict" if complete else "ignore").rstrip("\r").split(" ")[1:]
+                  if v]
+        if not complete:
+            values = values[:-1]  # the window may end inside a number: judge the whole ones
         [float(v) for v in values]
     except (UnicodeDecodeError, ValueError):
         return True
@@ -172,7 +181,7 @@ def write_vectors(vectors: WordVectors, path: str | Path, binary: bool = False) 
                 if binary:
                     out.write(word.encode("utf-8") + b" " + np.asarray(row, dtype="<f4").tobytes() + b"\n")
                 else:
-                    out.write((word + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8"))
+                    out.write((word + " " + " ".join(f"{x:.9g}" for x in row) + "\n").encode("utf-8"))
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)

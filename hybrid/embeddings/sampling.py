@@ -29,3 +29,9 @@ def noise_distribution(counts: Sequence[int], power: float = 0.75) -> np.ndarray
     if total <= 0:
         raise ValueError("the noise distribution needs a word with a positive count")
     return weights / total
+
+
+def draw_noise(cdf: np.ndarray, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Word ids of `shape` drawn from the distribution whose cumulative sums are `cdf` (V,)."""
+    return np.minimum(np.searchsorted(cdf, rng.random(shape), side="right"), len(cdf) - 1)
+

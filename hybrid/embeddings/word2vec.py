@@ -5,7 +5,8 @@ Training examples come from a chunk of sentences at a time (numpy, vectorised):
 - each occurrence of a frequent word is dropped with 1 - keep probability (subsampling);
 - each centre word draws its window b in 1..window (the dynamic window: near words count more);
 - skip-gram pairs every centre with each context word within b; CBOW averages the context
-  vectors within b and predicts the centre.
+  vectors within b and predicts the centre (each context vector then gets the whole gradient,
+  as in word2vec's C code).
 The loss of a batch is the sum of the examples' losses (negative sampling: -log s(u_o . h) -
 sum_k log s(-u_k . h); hierarchical softmax: -sum_j log s((1 - 2 code_j) u_node_j . h) along
 the word's Huffman path), so plain SGD on sparse rows makes the updates word2vec makes, with a
@@ -92,7 +93,10 @@ class Word2Vec(nn.Module):
             return self.inputs(centres)
         assert contexts is not None and mask is not None
         m = mask.to(self.inputs.weight.dtype).unsqueeze(-1)  # (N, 2w, 1)
-        return (self.inputs(contexts) * m).sum(1) / m.sum(1).clamp_min(1.0)
+        summed = (self.inputs(contexts) * m).sum(1)  # (N, D)
+        # the value is the mean, but each context row receives the whole gradient, as in
+        # word2vec's C code and gensim (cbow_mean=1): syn0[c] += neu1e for every context word c
+        return summed.detach() / m.sum(1).clamp_min(1.0) + (summed - summed.detach())
 
     def loss(self, h: Tensor, targets: Tensor, noise: Tensor | None = None) -> Tensor:
         """Summed loss of predicting `targets` (N,) from `h` (N, D); `noise` (N, k) ids for
@@ -100,7 +104,9 @@ class Word2Vec(nn.Module):
         if self.loss_kind == "ns":
             assert noise is not None
             positive = F.logsigmoid((self.outputs(targets) * h).sum(-1))  # (N,)
-            negative = F.logsigmoid(-(self.outputs(noise) @ h.unsqueeze(-1)).squeeze(-1)).sum(-1)  # (N,)
+            # a noise word equal to the target is skipped, as word2vec does
+            other = (noise != targets.unsqueeze(-1)).to(h.dtype)  # (N, k)
+            negative = (F.logsigmoid(-(self.outputs(noise) @ h.unsqueeze(-1)).squeeze(-1)) * other).sum(-1)  # (N,)
             return -(positive + negative).sum()
         codes, paths = self.codes[targets], self.paths[targets]  # (N, L)
         real = torch.arange(codes.shape[1], device=h.device) < self.depths[targets].unsqueeze(1)  # (N, L)

@@ -21,7 +21,7 @@ from hybrid.config import Word2VecConfig, save_json
 from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, count_words, encode_corpus
 from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
-from hybrid.embeddings.sampling import keep_probabilities, noise_distribution
+from hybrid.embeddings.sampling import draw_noise, keep_probabilities, noise_distribution
 from hybrid.embeddings.word2vec import Word2Vec, cbow_windows, skipgram_pairs
 from hybrid.errors import ConfigError
 from hybrid.train.loop import Hooks, Schedule, run
@@ -103,8 +103,8 @@ class Word2VecTrainer(Hooks):
                 targets = centres[rows].to(self.device)
             noise = None
             if self.config.loss == "ns":
-                draws = np.searchsorted(self.noise_cdf, rng.random((len(targets), self.config.negative)))
-                noise = torch.from_numpy(np.minimum(draws, len(self.vocab) - 1)).to(self.device)
+                draws = draw_noise(self.noise_cdf, rng, (len(targets), self.config.negative))
+                noise = torch.from_numpy(draws).to(self.device)
             loss = self.model.loss(h, targets, noise)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -128,6 +128,10 @@ class Word2VecTrainer(Hooks):
 
     def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
         save_vectors_directory(self.vectors(), directory, self.config, summary)
+
+    def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
+        """word2vec has no held-out data: OUT/model holds the last vectors, not the lowest-loss ones."""
+        save_vectors_directory(self.vectors(), out / "model", self.config, summary)
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "epoch_loss": self.epoch_loss,

@@ -25,6 +25,7 @@ from hybrid.embeddings import (
     similarity_scores,
     write_vectors,
 )
+from hybrid.embeddings.sampling import draw_noise
 from hybrid.errors import DataFormatError
 
 
@@ -88,7 +89,7 @@ def test_noise_samples_follow_counts_to_the_three_quarters():
     counts = [500, 120, 40, 9, 1]
     p = noise_distribution(counts)
     assert p == pytest.approx(np.asarray(counts) ** 0.75 / np.sum(np.asarray(counts) ** 0.75))
-    draws = np.random.default_rng(1).choice(len(counts), size=20000, p=p)
+    draws = draw_noise(np.cumsum(p), np.random.default_rng(1), (4000, 5)).ravel()  # the trainer's sampler
     observed = np.bincount(draws, minlength=len(counts))
     assert chisquare(observed, p * 20000).pvalue > 0.001
 
@@ -112,6 +113,23 @@ def test_word2vec_round_trips(tmp_path, binary):
     gz = tmp_path / "v.gz"
     gz.write_bytes(gzip.compress((tmp_path / "v").read_bytes()))
     assert read_vectors(gz).words == WORDS
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_wide_text_files_are_never_mistaken_for_binary(tmp_path, seed):
+    """The format check reads a window of the first row: a number cut at its edge is not binary."""
+    rng = np.random.default_rng(seed)
+    vectors = WordVectors(["the", "of"], (rng.normal(size=(2, 300)) * 10.0 ** rng.integers(-6, 3)).astype(np.float32))
+    write_vectors(vectors, tmp_path / "v.txt")
+    back = read_vectors(tmp_path / "v.txt")
+    assert back.words == ["the", "of"]
+    np.testing.assert_array_equal(back.vectors, vectors.vectors)  # .9g: float32 round-trips exactly
+
+
+def test_a_header_that_promises_more_vectors_than_the_text_holds_is_refused(tmp_path):
+    (tmp_path / "v.txt").write_text("3 2\nthe 0.1 0.2\nof 0.3 0.4\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="declares 3 vectors, the file holds 2"):
+        read_vectors(tmp_path / "v.txt")
 
 
 def test_glove_text_without_a_header_reads(tmp_path):
@@ -190,6 +208,35 @@ def test_analogy_accuracy_matches_a_direct_computation_and_counts_unknowns(tmp_p
     assert scores["semantic"]["scored"] == 2 and scores["syntactic"]["scored"] == 2
     restricted = analogy_scores(vectors, sections, restrict=4)  # only the, man, woman, king are candidates
     assert restricted["total"]["scored"] == 0 and restricted["total"]["unknown"] == 5
+
+
+def test_3cosmul_matches_its_formula_by_brute_force(tmp_path):
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(12)]
+    vectors = WordVectors(words, rng.normal(size=(12, 5)).astype(np.float32))
+    unit = vectors.vectors / np.linalg.norm(vectors.vectors, axis=1, keepdims=True)
+    questions = [tuple(rng.choice(words, 4, replace=False)) for _ in range(30)]
+    hits = 0
+    for a, b, c, d in questions:
+        scores = {}
+        for w in words:
+            if w in (a, b, c):
+                continue
+            u = unit[vectors.index[w]]
+            shifted = [(u @ unit[vectors.index[x]] + 1) / 2 for x in (a, b, c)]
+            scores[w] = shifted[1] * shifted[2] / (shifted[0] + 1e-3)
+        hits += max(scores, key=scores.get) == d
+    (tmp_path / "q.txt").write_text(": s\n" + "".join(" ".join(q) + "\n" for q in questions), encoding="utf-8")
+    result = analogy_scores(vectors, read_analogies(tmp_path / "q.txt"))
+    assert result["total"]["3cosmul"] == pytest.approx(100 * hits / 30)
+
+
+def test_answers_are_compared_case_folded(tmp_path):
+    vectors = _analogy_world()
+    vectors = WordVectors([w.capitalize() if w == "queen" else w for w in vectors.words], vectors.vectors)
+    (tmp_path / "q.txt").write_text(": s\nman woman king queen\n", encoding="utf-8")
+    assert analogy_scores(vectors, read_analogies(tmp_path / "q.txt"))["total"]["3cosadd"] == 100.0
+    assert analogy_scores(vectors, read_analogies(tmp_path / "q.txt"), lowercase=False)["total"]["unknown"] == 1
 
 
 def test_similarity_is_spearmans_rho_of_cosines(tmp_path):
