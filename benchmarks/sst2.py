@@ -10,7 +10,12 @@ polar parts stand alone), and every phrase found only inside held-out ones leave
 phrases that training sentences contain too stay, as GLUE's dev sentences share phrases with
 its train file (the counts are printed); `--held-out phrases` is the plain random share.
 
+`--refit` then trains a fresh model on all of train.tsv for the number of epochs early stopping
+chose, within what is left of the `--max-minutes` budget (search and refit together), and
+reports that model too (`--refit-from DIR` refits after a finished run in DIR).
+
     python benchmarks/sst2.py --data sst2 --max-minutes 30 --out runs/sst2
+    python benchmarks/sst2.py --data sst2 --max-minutes 30 --refit --out runs/sst2
 """
 
 from __future__ import annotations
@@ -84,6 +89,8 @@ def main() -> None:
     ap.add_argument("--embeddings", default=None, help="pretrained word vectors, --word-dim wide")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--refit", action="store_true", help="retrain on all of train for the chosen epochs")
+    ap.add_argument("--refit-from", default=None, help="a finished run's directory: only refit after it")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = Path(args.data)
@@ -94,6 +101,9 @@ def main() -> None:
         train=ClassifierTrainConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                                     patience=args.patience, max_minutes=args.max_minutes,
                                     dev_fraction=args.dev_fraction, seed=args.seed))
+    if args.refit_from:
+        refit(args, config, Path(args.refit_from))
+        return
     started = time.monotonic()
     train_path, dev_path = data / "train.tsv", None
     if args.held_out == "sentences":
@@ -117,6 +127,41 @@ def main() -> None:
               "epochs_run": summary["epochs_run"], "stopped_by": summary["stopped_by"],
               "wall_minutes": round((time.monotonic() - started) / 60, 1), "settings": vars(args)}
     atomic_write_text(Path(args.out) / "result.json", json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    if args.refit:
+        refit(args, config, Path(args.out))
+
+
+def refit(args: argparse.Namespace, config: ClassifierConfig, search: Path) -> None:
+    """Train on all of train.tsv for the epochs the search in `search` chose, within the rest of
+    the budget; the final epoch's weights are the model (no selection on any dev data)."""
+    import dataclasses
+
+    from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
+
+    found = json.loads((search / "result.json").read_text(encoding="utf-8"))
+    epochs, left = max(1, int(found["best_epoch"])), args.max_minutes - found["wall_minutes"]
+    if left <= 0:
+        raise SystemExit(f"the search used the whole budget ({found['wall_minutes']} minutes): nothing left to refit")
+    held = search / "split" / "held-out.tsv"  # logged only: the refit trains on these sentences too
+    config = dataclasses.replace(config, train=dataclasses.replace(
+        config.train, epochs=epochs, patience=epochs + 1, max_minutes=left))
+    out = search / "refit"
+    started = time.monotonic()
+    summary = train_classifier(config, Path(args.data) / "train.tsv", out, held, progress=False, overwrite=True,
+                               log=lambda m: print(m, flush=True))
+    state = torch.load(out / "checkpoint.pt", weights_only=True)["trainer"]["model"]  # the last epoch's weights
+    saved = json.loads((out / "model" / "vocab.json").read_text(encoding="utf-8"))
+    model = SequenceClassifier(config.model, ClassifierVocabs.from_dict(saved))
+    model.load_state_dict(state)
+    model.eval()
+    scores = evaluate_classifier(model, list(read_labelled(Path(args.data) / "dev.tsv")))
+    minutes = (time.monotonic() - started) / 60
+    result = {"dev_accuracy": scores["accuracy"], "dev_macro_f1": scores["macro_f1"], "refit_epochs": epochs,
+              "epochs_run": summary["epochs_run"], "stopped_by": summary["stopped_by"],
+              "refit_minutes": round(minutes, 1), "search_minutes": found["wall_minutes"],
+              "total_minutes": round(found["wall_minutes"] + minutes, 1), "search_dev_accuracy": found["dev_accuracy"]}
+    atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
 
 
