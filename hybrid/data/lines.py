@@ -8,11 +8,12 @@ decodes in blocks, and its UnicodeDecodeError would point to the wrong line.
 
 from __future__ import annotations
 
+import gzip
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, BinaryIO, TypeVar
 
 from hybrid.errors import DataFormatError
 
@@ -20,6 +21,15 @@ from hybrid.errors import DataFormatError
 Source = str | os.PathLike[str] | IO[str] | IO[bytes] | Iterable[str]
 
 _BOM = "\ufeff"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_maybe_gzip(path: str | Path) -> BinaryIO:
+    """`path` opened for reading bytes, through gzip when its first bytes say it is gzipped
+    (whatever its name); both readers can `peek`."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
 
 
 def source_name(src: Source) -> str:

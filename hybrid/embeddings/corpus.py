@@ -9,7 +9,6 @@ word) with the out-of-vocabulary words dropped, as word2vec drops them before wi
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import zipfile
@@ -20,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid.data.lines import open_maybe_gzip
 from hybrid.errors import DataFormatError
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20  # characters read at a time: a 100 MB single-line file never sits in memory as one string
 _LAST_SPACE = re.compile(r"\s+(?=\S*$)")  # the whitespace before the last token
 
@@ -38,9 +37,7 @@ def _text_streams(path: Path) -> Iterator[io.TextIOBase]:
                     with archive.open(name) as member:
                         yield io.TextIOWrapper(member, encoding="utf-8")
         return
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == _GZIP_MAGIC
-    with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+    with open_maybe_gzip(path) as handle:
         yield io.TextIOWrapper(handle, encoding="utf-8")
 
 

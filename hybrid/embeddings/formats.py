@@ -10,7 +10,6 @@ protocol's "30,000 most frequent words" are the first 30,000 rows.
 
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
 from collections.abc import Sequence
@@ -20,9 +19,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from hybrid.data.lines import open_maybe_gzip
 from hybrid.errors import DataFormatError
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass
@@ -55,12 +53,6 @@ class WordVectors:
         return WordVectors(self.words[:n], self.vectors[:n], None if self.counts is None else self.counts[:n])
 
 
-def _open(path: Path) -> BinaryIO:
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == _GZIP_MAGIC
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
-
-
 def read_vectors(path: str | Path) -> WordVectors:
     """Word vectors from a word2vec text or binary file, a GloVe text file (.gz allowed), or a
     word-vectors model directory (what `hybrid embed train` writes to OUT/model)."""
@@ -71,14 +63,14 @@ def read_vectors(path: str | Path) -> WordVectors:
         return load_vectors_directory(path)
     if not path.is_file():
         raise DataFormatError("no such file" if not path.exists() else "expected a vectors file", path)
-    with _open(path) as handle:
+    with open_maybe_gzip(path) as handle:
         first = handle.readline()
         fields = first.split()
         if len(fields) == 2 and all(f.isdigit() for f in fields):
             count, dim = int(fields[0]), int(fields[1])
             if dim == 0:
                 raise DataFormatError("the header declares 0 dimensions", path, 1)
-            binary = _looks_binary(handle, dim)
+            binary = looks_binary(handle, dim)
             if binary:
                 return _read_binary(handle, path, count, dim)
             vectors = _read_text(handle, path, dim, 2)
@@ -88,7 +80,7 @@ def read_vectors(path: str | Path) -> WordVectors:
         return _read_text(handle, path, None, 1, first)
 
 
-def _looks_binary(handle: BinaryIO, dim: int) -> bool:
+def looks_binary(handle: BinaryIO, dim: int) -> bool:
     """Whether the body after the header is binary: its first record, up to a newline, is not a
     word and numbers (float32 bytes almost never read as UTF-8 numerals; a text row with the
     wrong count of numbers stays text, so its error names the line)."""

@@ -9,7 +9,6 @@ binary files and model directories are read whole.
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,17 +16,14 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from hybrid.data.lines import open_maybe_gzip
 from hybrid.errors import DataFormatError
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, text without line ending); gzip detected by its magic bytes."""
     try:
-        with open(path, "rb") as raw:
-            gzipped = raw.read(2) == _GZIP_MAGIC
-        with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+        with open_maybe_gzip(path) as handle:
             for number, data in enumerate(handle, 1):
                 try:
                     yield number, data.decode("utf-8").rstrip("\r\n")
@@ -115,12 +111,12 @@ def load_word_vectors(path: str | Path, vocab_tokens: Sequence[str], lowercase_f
 
 def _is_binary_word2vec(path: Path) -> bool:
     """Whether `path` is a word2vec binary file (a "count dim" header, then not text)."""
-    from hybrid.embeddings.formats import _looks_binary, _open
+    from hybrid.embeddings.formats import looks_binary
 
     try:
-        with _open(path) as handle:
+        with open_maybe_gzip(path) as handle:
             fields = handle.readline().split()
-            return len(fields) == 2 and all(f.isdigit() for f in fields) and _looks_binary(handle, int(fields[1]))
+            return len(fields) == 2 and all(f.isdigit() for f in fields) and looks_binary(handle, int(fields[1]))
     except (OSError, EOFError, zlib.error, ValueError):
         return False  # the text reader reports what is wrong with the file
 
