@@ -10,6 +10,7 @@ protocol's "30,000 most frequent words" are the first 30,000 rows.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Sequence
@@ -106,7 +107,7 @@ def _read_text(handle: BinaryIO, path: Path, dim: int | None, first_number: int,
     rows: list[np.ndarray] = []
     lines = [first] if first is not None else []
     number = first_number - 1
-    for raw in _chain(lines, handle):
+    for raw in itertools.chain(lines, handle):
         number += 1
         try:
             line = raw.decode("utf-8").rstrip("\r\n").rstrip(" ")
@@ -129,11 +130,6 @@ def _read_text(handle: BinaryIO, path: Path, dim: int | None, first_number: int,
     if not words or dim is None:
         raise DataFormatError("empty file: expected word vectors", path)
     return WordVectors(words, np.stack(rows))
-
-
-def _chain(first: list[bytes], handle: BinaryIO):
-    yield from first
-    yield from handle
 
 
 def _read_binary(handle: BinaryIO, path: Path, count: int, dim: int) -> WordVectors:
