@@ -160,5 +160,6 @@ def train_word2vec(config: Word2VecConfig, corpus: Sequence[str | Path], out_dir
     trainer = Word2VecTrainer(config, vocab, encoded, device)
     schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
     summary = run(trainer, schedule, out, resume, progress, log)
-    summary.update(vocabulary=len(vocab), corpus_words=encoded.raw_words, trained_words=int(len(encoded.ids)))
+    summary.update(vocabulary=len(vocab), corpus_words=encoded.raw_words, trained_words=int(len(encoded.ids)),
+                   steps_per_epoch=len(trainer.chunks))
     return summary
