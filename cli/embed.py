@@ -8,9 +8,9 @@ import json
 import click
 
 from cli.params import DEVICE, run_options
-from hybrid.config import Word2VecConfig
+from hybrid.config import GloveConfig, Word2VecConfig
 
-W2V = Word2VecConfig()  # the defaults: the CLI and the Python API train alike
+W2V, GLOVE = Word2VecConfig(), GloveConfig()  # the defaults: the CLI and the Python API train alike
 VECTORS = click.Path(exists=True)
 VECTORS_HELP = ("Word vectors: word2vec text or binary, GloVe text (.gz allowed), or the model directory "
                 "`hybrid embed train` writes.")
@@ -19,8 +19,16 @@ FILE = click.Path(exists=True, dir_okay=False)
 
 @click.group()
 def embed() -> None:
-    """Word vectors: learn them from raw text (word2vec), evaluate them on analogies and word
+    """Word vectors: learn them from raw text (word2vec, GloVe), evaluate them on analogies and word
     similarity, list neighbours, answer analogies, draw a map."""
+
+
+W2V_ONLY = {"loss", "negative", "sample", "min_alpha"}  # settings GloVe does not have
+GLOVE_ONLY = {"x_max", "power", "memory_mb"}
+
+
+def _default(word2vec: object, glove: object) -> str:
+    return f"[default: {word2vec}; glove {glove}]" if word2vec != glove else f"[default: {word2vec}]"
 
 
 @embed.command("train")
@@ -28,48 +36,75 @@ def embed() -> None:
               help="Raw text (plain, .gz or .zip), whitespace-tokenised; repeat for several files.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Run directory: the vectors go to OUT/model/vectors.bin (word2vec binary).")
-@click.option("--model", type=click.Choice(["skipgram", "cbow"]), default=W2V.model, show_default=True)
-@click.option("--loss", type=click.Choice(["ns", "hs"]), default=W2V.loss, show_default=True,
-              help="Negative sampling or hierarchical softmax (a Huffman tree over the words).")
-@click.option("--dim", type=click.IntRange(1), default=W2V.dim, show_default=True)
-@click.option("--window", type=click.IntRange(1), default=W2V.window, show_default=True,
-              help="The largest window; each word draws its own in 1..window.")
-@click.option("--negative", type=click.IntRange(1), default=W2V.negative, show_default=True,
-              help="Noise words per example (ns), drawn from counts^0.75.")
-@click.option("--min-count", type=click.IntRange(1), default=W2V.min_count, show_default=True)
+@click.option("--model", type=click.Choice(["skipgram", "cbow", "glove"]), default=W2V.model, show_default=True,
+              help="word2vec's skip-gram or CBOW, or GloVe (co-occurrence counts, then least squares).")
+@click.option("--loss", type=click.Choice(["ns", "hs"]), default=None,
+              help=f"word2vec: negative sampling or hierarchical softmax (a Huffman tree over the words). "
+                   f"[default: {W2V.loss}]")
+@click.option("--dim", type=click.IntRange(1), default=None, help=_default(W2V.dim, GLOVE.dim))
+@click.option("--window", type=click.IntRange(1), default=None,
+              help="word2vec: the largest window (each word draws its own in 1..window); GloVe: the window on "
+                   f"each side, a pair at distance d counting 1/d. {_default(W2V.window, GLOVE.window)}")
+@click.option("--negative", type=click.IntRange(1), default=None,
+              help=f"word2vec ns: noise words per example, drawn from counts^0.75. [default: {W2V.negative}]")
+@click.option("--min-count", type=click.IntRange(1), default=None, help=_default(W2V.min_count, GLOVE.min_count))
 @click.option("--max-vocab", type=click.IntRange(1), default=None, help="Keep at most this many words.")
-@click.option("--sample", type=click.FloatRange(0), default=W2V.sample, show_default=True,
-              help="Subsampling threshold of frequent words (0: keep all).")
-@click.option("--epochs", type=click.IntRange(1), default=W2V.epochs, show_default=True)
+@click.option("--sample", type=click.FloatRange(0), default=None,
+              help=f"word2vec: subsampling threshold of frequent words (0: keep all). [default: {W2V.sample:g}]")
+@click.option("--epochs", type=click.IntRange(1), default=None, help=_default(W2V.epochs, GLOVE.epochs))
 @click.option("--alpha", type=click.FloatRange(0, min_open=True), default=None,
-              help="Initial learning rate, falling linearly to --min-alpha.  [default: 0.025 skipgram, 0.05 cbow]")
-@click.option("--min-alpha", type=click.FloatRange(0), default=W2V.min_alpha, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=W2V.batch_size, show_default=True,
-              help="Examples per SGD update.")
-@click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
-@click.option("--max-sentence-length", type=click.IntRange(1), default=W2V.max_sentence_length, show_default=True,
-              help="Longer lines are cut into pieces of this many words.")
-@click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
+              help="Initial learning rate: word2vec's falls linearly to --min-alpha, GloVe's is AdaGrad's. "
+                   f"[default: 0.025 skipgram, 0.05 cbow, {GLOVE.lr:g} glove]")
+@click.option("--min-alpha", type=click.FloatRange(0), default=None,
+              help=f"word2vec: the learning rate at the end. [default: {W2V.min_alpha:g}]")
+@click.option("--x-max", type=click.FloatRange(0, min_open=True), default=None,
+              help=f"GloVe: weights f(x) = min(1, (x / x_max)^power). [default: {GLOVE.x_max:g}]")
+@click.option("--power", type=click.FloatRange(0), default=None,
+              help=f"GloVe: the weighting's exponent (the paper's alpha). [default: {GLOVE.power:g}]")
+@click.option("--memory-mb", type=click.FloatRange(0, min_open=True), default=None,
+              help="GloVe: memory for counting co-occurrences; past it, sorted pieces are spilled to disk "
+                   f"and merged. [default: {GLOVE.memory_mb:g}]")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Examples (word2vec) or matrix entries (GloVe) per update. "
+                   f"{_default(W2V.batch_size, GLOVE.batch_size)}")
+@click.option("--lowercase", is_flag=True, default=None, help="Lowercase the corpus.")
+@click.option("--max-sentence-length", type=click.IntRange(1), default=None,
+              help=f"Longer lines are cut into pieces of this many words. [default: {W2V.max_sentence_length}]")
+@click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None,
+              help="Time budget of the training passes (GloVe's counting comes before it).")
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: torch's).")
-@click.option("--seed", type=int, default=W2V.seed, show_default=True)
+@click.option("--seed", type=int, default=None, help=f"[default: {W2V.seed}]")
 @click.option("--device", type=DEVICE, default="cpu", show_default=True)
 @run_options
-def train(corpus, out_dir, threads, device, resume, overwrite, quiet, **settings) -> None:
-    """Learn word vectors from raw text with word2vec (skip-gram or CBOW).
+def train(corpus, out_dir, model, threads, device, resume, overwrite, quiet, **settings) -> None:
+    """Learn word vectors from raw text with word2vec (skip-gram or CBOW) or GloVe.
 
     \b
         hybrid embed train --corpus wiki100m.txt.gz --model skipgram --dim 100 --epochs 5 --out runs/sg
+        hybrid embed train --corpus wiki100m.txt.gz --model glove --memory-mb 2048 --out runs/glove
         hybrid embed analogy --vectors runs/sg/model/vectors.bin man woman king
     """
     import torch
 
-    from hybrid.train.word2vec import train_word2vec
-
+    given = {name: value for name, value in settings.items() if value is not None}
+    foreign = sorted(given.keys() & (W2V_ONLY if model == "glove" else GLOVE_ONLY))
+    if foreign:
+        options = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        raise click.UsageError(f"{options} {'is' if len(foreign) == 1 else 'are'} not an option of --model {model}")
     if threads:
         torch.set_num_threads(threads)
-    config = Word2VecConfig(**settings)
-    summary = train_word2vec(config, list(corpus), out_dir, resume=resume, overwrite=overwrite, progress=not quiet,
-                             log=click.echo, device=device)
+    if model == "glove":
+        from hybrid.train.glove import train_glove
+
+        if "alpha" in given:
+            given["lr"] = given.pop("alpha")
+        summary = train_glove(GloveConfig(**given), list(corpus), out_dir, resume=resume, overwrite=overwrite,
+                              progress=not quiet, log=click.echo, device=device)
+    else:
+        from hybrid.train.word2vec import train_word2vec
+
+        summary = train_word2vec(Word2VecConfig(model=model, **given), list(corpus), out_dir, resume=resume,
+                                 overwrite=overwrite, progress=not quiet, log=click.echo, device=device)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
 
 

@@ -159,7 +159,7 @@ def describe_encoder(m) -> str:
 
 
 def _vectors_info(directory, as_json: bool) -> None:
-    from hybrid.config import to_dict
+    from hybrid.config import GloveConfig, to_dict
     from hybrid.embeddings.directory import load_vectors_directory, read_vectors_config
     from hybrid.models.directory import read_training
 
@@ -172,8 +172,12 @@ def _vectors_info(directory, as_json: bool) -> None:
     click.echo(f"model      {directory} (word vectors)")
     click.echo(f"vectors    {len(vectors)} words, {vectors.dim} dimensions; most frequent: "
                f"{' '.join(vectors.words[:8])}")
-    loss = "negative sampling" if config.loss == "ns" else "hierarchical softmax"
-    click.echo(f"trained    {config.model} with {loss}, window {config.window}, min count {config.min_count}, "
-               f"sample {config.sample}, {config.epochs} epoch(s)")
+    if isinstance(config, GloveConfig):
+        click.echo(f"trained    glove, window {config.window}, min count {config.min_count}, x_max {config.x_max:g}, "
+                   f"power {config.power:g}, {config.epochs} epoch(s)")
+    else:
+        loss = "negative sampling" if config.loss == "ns" else "hierarchical softmax"
+        click.echo(f"trained    {config.model} with {loss}, window {config.window}, min count {config.min_count}, "
+                   f"sample {config.sample}, {config.epochs} epoch(s)")
     if training:
         click.echo(f"training   {training.get('steps_run', '?')} steps, {training.get('minutes', '?')} minutes")

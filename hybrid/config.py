@@ -595,3 +595,34 @@ class Word2VecConfig(Checked):
     def learning_rate(self) -> float:
         return self.alpha if self.alpha is not None else (0.025 if self.model == "skipgram" else 0.05)
 
+
+@dataclass(frozen=True)
+class GloveConfig(Checked):
+    """GloVe from raw text: co-occurrence counts within a symmetric window weighted 1/distance
+    (counted in at most `memory_mb` of memory, spilling to disk past it), then weighted least
+    squares on the log counts with AdaGrad. The defaults are GloVe's for a corpus of tens of
+    millions of words (its text8 demo); the paper's x_max 100 suits billions."""
+
+    RANGES: typing.ClassVar[dict[str, Range]] = {
+        "dim": SIZE, "window": Range(1, 1000), "min_count": COUNT, "max_vocab": COUNT, "epochs": COUNT,
+        "lr": POSITIVE, "x_max": POSITIVE, "power": NON_NEGATIVE, "batch_size": COUNT, "step_entries": COUNT,
+        "memory_mb": POSITIVE, "max_sentence_length": COUNT, "max_minutes": POSITIVE,
+    }
+
+    model: typing.Literal["glove"] = "glove"
+    dim: int = 100
+    window: int = 10  # both sides; a pair at distance d counts 1/d
+    min_count: int = 5
+    max_vocab: int | None = None
+    epochs: int = 15
+    lr: float = 0.05  # AdaGrad's initial step
+    x_max: float = 10.0  # f(x) = min(1, (x / x_max)^power)
+    power: float = 0.75
+    batch_size: int = 8192  # matrix entries per AdaGrad update
+    step_entries: int = 1_000_000  # matrix entries per run-loop step (progress, budget, checkpoints)
+    memory_mb: float = 1024.0  # the cap on counting's working memory
+    max_sentence_length: int = 10000
+    lowercase: bool = False
+    max_minutes: float | None = None
+    seed: int = 1
+

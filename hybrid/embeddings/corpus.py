@@ -131,3 +131,10 @@ def encode_corpus(paths: Sequence[str | Path], vocab: WordCounts, lowercase: boo
             starts.append(position)
     ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
     return EncodedCorpus(ids, np.asarray(starts, dtype=np.int64), raw)
+
+
+def read_corpus(paths: Sequence[str | Path], min_count: int = 5, max_vocab: int | None = None,
+                lowercase: bool = False, max_sentence_length: int = 10000) -> tuple[WordCounts, EncodedCorpus]:
+    """Both passes: the vocabulary, then the corpus encoded with it."""
+    vocab = count_words(paths, min_count, max_vocab, lowercase)
+    return vocab, encode_corpus(paths, vocab, lowercase, max_sentence_length)

@@ -11,17 +11,18 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from hybrid.config import Word2VecConfig
+from hybrid.config import GloveConfig, Word2VecConfig
 from hybrid.embeddings.formats import WordVectors, write_vectors
 from hybrid.errors import ModelLoadError
-from hybrid.models.directory import read_model_config, read_model_files
+from hybrid.models.directory import read_json_object, read_model_config, read_model_files
 from hybrid.models.registry import WORD_VECTORS
 from hybrid.models.storage import write_model_directory
 
 FORMAT, FORMAT_VERSION = WORD_VECTORS.format, 1
 
 
-def save_vectors_directory(vectors: WordVectors, directory: str | Path, config: Word2VecConfig | None = None,
+def save_vectors_directory(vectors: WordVectors, directory: str | Path,
+                           config: Word2VecConfig | GloveConfig | None = None,
                            training: dict[str, Any] | None = None) -> Path:
     """Write the directory atomically, then vectors.bin beside its files."""
     directory = write_model_directory(directory, FORMAT, FORMAT_VERSION, config or Word2VecConfig(),
@@ -36,7 +37,11 @@ def save_vectors_as_is(vectors: WordVectors, directory: str | Path, training: di
     return save_vectors_directory(vectors, directory, None, training)
 
 
-def read_vectors_config(directory: str | Path) -> Word2VecConfig:
+def read_vectors_config(directory: str | Path) -> Word2VecConfig | GloveConfig:
+    """The settings the vectors were trained with (GloVe's or word2vec's, by their "model")."""
+    config_file = Path(directory) / "config.json"
+    if config_file.is_file() and read_json_object(config_file).get("model") == "glove":
+        return read_model_config(directory, FORMAT, FORMAT_VERSION, GloveConfig)
     return read_model_config(directory, FORMAT, FORMAT_VERSION, Word2VecConfig)
 
 

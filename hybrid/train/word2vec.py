@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from hybrid.config import Word2VecConfig, save_json
-from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, count_words, encode_corpus
+from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, read_corpus
 from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
 from hybrid.embeddings.sampling import draw_noise, keep_probabilities, noise_distribution
@@ -142,6 +142,12 @@ class Word2VecTrainer(Hooks):
         self.epoch_loss, self.epoch_examples = float(state["epoch_loss"]), int(state["epoch_examples"])
 
 
+def corpus_line(vocab: WordCounts, encoded: EncodedCorpus, min_count: int, seconds: float) -> str:
+    """The log line that says what a word-vector trainer read."""
+    return (f"vocabulary {len(vocab)} words (min count {min_count}); corpus {encoded.raw_words} words, "
+            f"{len(encoded.ids)} in the vocabulary; read in {seconds:.0f} s")
+
+
 @claims_run_directory
 def train_word2vec(config: Word2VecConfig, corpus: Sequence[str | Path], out_dir: str | Path, resume: bool = False,
                    progress: bool = True, log: Callable[[str], None] | None = None, device: str = "cpu",
@@ -152,10 +158,9 @@ def train_word2vec(config: Word2VecConfig, corpus: Sequence[str | Path], out_dir
         raise ConfigError("no corpus files given")
     out = Path(out_dir)
     started = time.monotonic()
-    vocab = count_words(corpus, config.min_count, config.max_vocab, config.lowercase)
-    encoded = encode_corpus(corpus, vocab, config.lowercase, config.max_sentence_length)
-    log(f"vocabulary {len(vocab)} words (min count {config.min_count}); corpus {encoded.raw_words} words, "
-        f"{len(encoded.ids)} in the vocabulary; read in {time.monotonic() - started:.0f} s")
+    vocab, encoded = read_corpus(corpus, config.min_count, config.max_vocab, config.lowercase,
+                                 config.max_sentence_length)
+    log(corpus_line(vocab, encoded, config.min_count, time.monotonic() - started))
     save_json(config, out / "config.json")
     trainer = Word2VecTrainer(config, vocab, encoded, device)
     schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)

@@ -1,0 +1,147 @@
+"""GloVe training on the run loop: the co-occurrence counts are made once (OUT/cooccurrence,
+reused by `--resume`), then each epoch visits every matrix entry once in a seeded random
+order, `step_entries` entries a run-loop step, in AdaGrad updates of `batch_size` entries.
+
+OUT/model is a word-vectors model directory (hybrid.embeddings.directory) holding W + W~ of
+the last epoch, with vectors.bin beside it (word2vec binary).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from hybrid.config import GloveConfig, save_json
+from hybrid.embeddings.cooccurrence import Cooccurrences, count_cooccurrences, load_cooccurrences
+from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, read_corpus
+from hybrid.embeddings.directory import save_vectors_directory
+from hybrid.embeddings.formats import WordVectors
+from hybrid.embeddings.glove import GloVe, both_directions
+from hybrid.errors import ConfigError
+from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.rundir import claims_run_directory
+from hybrid.train.word2vec import corpus_line
+
+COUNTS = "cooccurrence"
+
+
+class GloveTrainer(Hooks):
+    """GloVe's weighted least squares with AdaGrad, as hooks on the run loop."""
+
+    name = "glove"
+
+    def __init__(self, config: GloveConfig, vocab: WordCounts, matrix: Cooccurrences, device: str = "cpu"):
+        if matrix.vocab_size != len(vocab):
+            raise ConfigError(f"the co-occurrence counts are over {matrix.vocab_size} words, the vocabulary "
+                              f"has {len(vocab)}")
+        if len(matrix) == 0:
+            raise ConfigError("no two vocabulary words occur within the window: nothing to fit")
+        self.config, self.vocab, self.matrix, self.device = config, vocab, matrix, device
+        self.model = GloVe(len(vocab), config.dim, config.seed).to(device)
+        # glove.c starts every squared-gradient sum at 1
+        self.optimizer = torch.optim.Adagrad(self.model.parameters(), lr=config.lr, initial_accumulator_value=1.0)
+        self.rows = torch.from_numpy(matrix.rows.astype(np.int64))
+        self.cols = torch.from_numpy(matrix.cols.astype(np.int64))
+        self.values = torch.from_numpy(matrix.values)
+        self.order_epoch, self.order = -1, torch.zeros(0, dtype=torch.long)
+        self.epoch_loss, self.epoch_terms = 0.0, 0
+
+    def epoch_items(self, epoch: int) -> Sequence[Any]:
+        if self.order_epoch != epoch:  # every entry once, in an order seeded by (seed, epoch)
+            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+            self.order_epoch, self.order = epoch, torch.randperm(len(self.matrix), generator=generator)
+        size = self.config.step_entries
+        return [(start, min(start + size, len(self.matrix))) for start in range(0, len(self.matrix), size)]
+
+    def step(self, item: tuple[int, int], step: int, epoch: int) -> dict[str, float]:
+        started = time.monotonic()
+        picked = self.order[item[0] : item[1]]
+        total, terms = 0.0, 0
+        for start in range(0, len(picked), self.config.batch_size):
+            batch = picked[start : start + self.config.batch_size]
+            rows, cols, values = both_directions(self.rows[batch], self.cols[batch], self.values[batch])
+            loss = self.model.loss(rows.to(self.device), cols.to(self.device), values.to(self.device),
+                                   self.config.x_max, self.config.power)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            with torch.sparse.check_sparse_tensor_invariants(enable=False):  # Adagrad builds valid ones; say so
+                self.optimizer.step()
+            total += loss.item()
+            terms += len(rows)
+        self.epoch_loss += total
+        self.epoch_terms += terms
+        seconds = max(time.monotonic() - started, 1e-9)
+        return {"loss": total / max(terms, 1), "entries_per_s": len(picked) / seconds, "weight": float(max(terms, 1))}
+
+    def evaluate(self) -> dict[str, Any]:
+        """Score: minus the mean term of J since the last evaluation (GloVe has no held-out data)."""
+        mean = self.epoch_loss / max(self.epoch_terms, 1)
+        self.epoch_loss, self.epoch_terms = 0.0, 0
+        return {"metric": "neg_loss", "score": -mean}
+
+    def vectors(self) -> WordVectors:
+        return WordVectors(list(self.vocab.words), self.model.vectors(), list(self.vocab.counts))
+
+    def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
+        save_vectors_directory(self.vectors(), directory, self.config, summary)
+
+    def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
+        """No held-out data: OUT/model holds the last vectors, not the lowest-loss ones."""
+        save_vectors_directory(self.vectors(), out / "model", self.config, summary)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "epoch_loss": self.epoch_loss, "epoch_terms": self.epoch_terms}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch_loss, self.epoch_terms = float(state["epoch_loss"]), int(state["epoch_terms"])
+
+
+def cooccurrences_for(config: GloveConfig, vocab: WordCounts, encoded: EncodedCorpus, out: Path, resume: bool,
+                      progress: bool, log: Callable[[str], None]) -> Cooccurrences:
+    """OUT/cooccurrence: counted now, or the resumed run's when it matches the vocabulary and window."""
+    directory = out / COUNTS
+    if resume and (directory / "meta.json").is_file():
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("vocab_size") == len(vocab) and meta.get("window") == config.window:
+            return load_cooccurrences(directory)
+    started = time.monotonic()
+    with tqdm(total=len(encoded.ids), unit="word", unit_scale=True, desc="counting", disable=not progress,
+              dynamic_ncols=True) as bar:
+        matrix = count_cooccurrences(encoded, len(vocab), config.window, directory, config.memory_mb, bar.update)
+    log(f"co-occurrence matrix: {len(matrix)} entries (upper triangle), window {config.window}, counted in "
+        f"{time.monotonic() - started:.0f} s within {config.memory_mb:g} MB")
+    return matrix
+
+
+@claims_run_directory
+def train_glove(config: GloveConfig, corpus: Sequence[str | Path], out_dir: str | Path, resume: bool = False,
+                progress: bool = True, log: Callable[[str], None] | None = None, device: str = "cpu",
+                overwrite: bool = False) -> dict[str, Any]:
+    """Count the vocabulary and the co-occurrences, fit; the vectors land in out_dir/model."""
+    log = log or (lambda message: None)
+    if not corpus:
+        raise ConfigError("no corpus files given")
+    out = Path(out_dir)
+    started = time.monotonic()
+    vocab, encoded = read_corpus(corpus, config.min_count, config.max_vocab, config.lowercase,
+                                 config.max_sentence_length)
+    log(corpus_line(vocab, encoded, config.min_count, time.monotonic() - started))
+    save_json(config, out / "config.json")
+    matrix = cooccurrences_for(config, vocab, encoded, out, resume, progress, log)
+    del encoded
+    trainer = GloveTrainer(config, vocab, matrix, device)
+    schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
+    summary = run(trainer, schedule, out, resume, progress, log)
+    summary.update(vocabulary=len(vocab), cooccurrence_entries=len(matrix),
+                   steps_per_epoch=-(-len(matrix) // config.step_entries))
+    return summary
