@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -33,7 +32,7 @@ COUNTS = "cooccurrence"
 
 
 class GloveTrainer(Hooks):
-    """GloVe's weighted least squares with AdaGrad, as hooks on the run loop."""
+    """GloVe's weighted least squares with AdaGrad (the model's own step), as hooks on the run loop."""
 
     name = "glove"
 
@@ -45,10 +44,8 @@ class GloveTrainer(Hooks):
             raise ConfigError("no two vocabulary words occur within the window: nothing to fit")
         self.config, self.vocab, self.matrix, self.device = config, vocab, matrix, device
         self.model = GloVe(len(vocab), config.dim, config.seed).to(device)
-        # glove.c starts every squared-gradient sum at 1
-        self.optimizer = torch.optim.Adagrad(self.model.parameters(), lr=config.lr, initial_accumulator_value=1.0)
-        self.rows = torch.from_numpy(matrix.rows.astype(np.int64))
-        self.cols = torch.from_numpy(matrix.cols.astype(np.int64))
+        self.rows = torch.from_numpy(matrix.rows)  # int32: half the memory of int64 on a large matrix
+        self.cols = torch.from_numpy(matrix.cols)
         self.values = torch.from_numpy(matrix.values)
         self.order_epoch, self.order = -1, torch.zeros(0, dtype=torch.long)
         self.epoch_loss, self.epoch_terms = 0.0, 0
@@ -66,14 +63,10 @@ class GloveTrainer(Hooks):
         total, terms = 0.0, 0
         for start in range(0, len(picked), self.config.batch_size):
             batch = picked[start : start + self.config.batch_size]
-            rows, cols, values = both_directions(self.rows[batch], self.cols[batch], self.values[batch])
-            loss = self.model.loss(rows.to(self.device), cols.to(self.device), values.to(self.device),
-                                   self.config.x_max, self.config.power)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            with torch.sparse.check_sparse_tensor_invariants(enable=False):  # Adagrad builds valid ones; say so
-                self.optimizer.step()
-            total += loss.item()
+            rows, cols, values = both_directions(self.rows[batch].long(), self.cols[batch].long(), self.values[batch])
+            loss = self.model.adagrad_step(rows.to(self.device), cols.to(self.device), values.to(self.device),
+                                           self.config.lr, self.config.x_max, self.config.power)
+            total += loss
             terms += len(rows)
         self.epoch_loss += total
         self.epoch_terms += terms
@@ -97,12 +90,10 @@ class GloveTrainer(Hooks):
         save_vectors_directory(self.vectors(), out / "model", self.config, summary)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "epoch_loss": self.epoch_loss, "epoch_terms": self.epoch_terms}
+        return {"model": self.model.state_dict(), "epoch_loss": self.epoch_loss, "epoch_terms": self.epoch_terms}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
         self.epoch_loss, self.epoch_terms = float(state["epoch_loss"]), int(state["epoch_terms"])
 
 

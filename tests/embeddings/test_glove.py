@@ -18,7 +18,7 @@ from hybrid.embeddings import read_vectors
 from hybrid.embeddings.cooccurrence import count_cooccurrences, load_cooccurrences
 from hybrid.embeddings.corpus import EncodedCorpus
 from hybrid.embeddings.directory import read_vectors_config
-from hybrid.embeddings.glove import GloVe, both_directions, weighting
+from hybrid.embeddings.glove import GloVe, both_directions, glove_loss, weighting
 from hybrid.errors import DataFormatError
 from hybrid.train.glove import train_glove
 
@@ -77,8 +77,7 @@ def test_the_loss_equals_a_direct_computation_on_the_dense_matrix(tmp_path):
                                          torch.from_numpy(matrix.values).double())
     got = model.loss(rows, cols, values, x_max=2.0, power=0.75)
     x = matrix.dense()
-    w, wt = model.inputs.weight.detach().numpy(), model.contexts.weight.detach().numpy()
-    b, bt = model.input_bias.weight.detach().numpy()[:, 0], model.context_bias.weight.detach().numpy()[:, 0]
+    (w, b, _), (wt, bt, _) = (tuple(t.numpy() for t in model.parts(table)) for table in (model.words, model.contexts))
     expected = 0.0
     for i in range(V):
         for j in range(V):
@@ -94,24 +93,37 @@ def test_weighting_caps_at_one():
     torch.testing.assert_close(weighting(x, 10.0, 0.75), torch.tensor([0.05 ** 0.75, 1.0, 1.0]))
 
 
+ROWS, COLS = torch.tensor([0, 1, 2, 3, 1]), torch.tensor([1, 1, 3, 0, 2])
+VALUES = torch.tensor([1.5, 3.0, 0.5, 12.0, 2.0], dtype=torch.float64)
+
+
 def test_gradcheck_on_a_tiny_problem():
-    model = GloVe(4, 3, seed=0).double()
-    rows, cols = torch.tensor([0, 1, 2, 3, 1]), torch.tensor([1, 1, 3, 0, 2])
-    values = torch.tensor([1.5, 3.0, 0.5, 12.0, 2.0], dtype=torch.float64)
-    bias = model.context_bias.weight.detach().clone()
+    torch.manual_seed(0)
+    params = [torch.randn(4, 3, dtype=torch.float64, requires_grad=True) for _ in range(2)]
+    params += [torch.randn(4, dtype=torch.float64, requires_grad=True) for _ in range(2)]
+    assert torch.autograd.gradcheck(lambda w, wt, b, bt: glove_loss(w, wt, b, bt, ROWS, COLS, VALUES), params)
 
-    def loss(w, wt, b):
-        predicted = (w[rows] * wt[cols]).sum(-1) + b[rows, 0] + bias[cols, 0]
-        return 0.5 * (weighting(values, 10.0, 0.75) * (predicted - values.log()) ** 2).sum()
 
-    inputs = [t.detach().clone().requires_grad_() for t in
-              (model.inputs.weight, model.contexts.weight, model.input_bias.weight)]
-    assert torch.autograd.gradcheck(loss, inputs)
-    # and the module's own loss gives the same gradients
-    model.loss(rows, cols, values).backward()
-    loss(*inputs).backward()
-    torch.testing.assert_close(model.inputs.weight.grad.to_dense(), inputs[0].grad)
-    torch.testing.assert_close(model.contexts.weight.grad.to_dense(), inputs[1].grad)
+def test_the_adagrad_step_is_the_losss_gradient_scaled_by_each_rows_sums():
+    """Terms whose rows and columns do not repeat: each part moves by -lr * gradient /
+    sqrt(its sum so far), and the sums grow by the gradient squared."""
+    model = GloVe(6, 3, seed=1).double()
+    rows, cols = torch.tensor([0, 2, 4]), torch.tensor([1, 3, 5])
+    values = torch.tensor([2.0, 0.7, 30.0], dtype=torch.float64)
+    for table in (model.words, model.contexts):  # sums other than the starting 1
+        model.parts(table)[2].uniform_(1.0, 4.0)
+    before = [table.clone() for table in (model.words, model.contexts)]
+    params = [p.clone().requires_grad_() for table in before for p in model.parts(table)[:2]]
+    loss = glove_loss(params[0], params[2], params[1], params[3], rows, cols, values)
+    loss.backward()
+    got = model.adagrad_step(rows, cols, values, lr=0.1)
+    assert got == pytest.approx(loss.item())
+    for k, (table, old) in enumerate(zip((model.words, model.contexts), before, strict=True)):
+        grad = torch.cat([params[2 * k].grad, params[2 * k + 1].grad.unsqueeze(-1)], 1)  # (V, D + 1)
+        sums = model.parts(old)[2]
+        torch.testing.assert_close(table[:, :4], old[:, :4] - 0.1 * grad / sums.sqrt())
+        torch.testing.assert_close(model.parts(table)[2], sums + grad.square())
+    assert model.adagrad_step(rows, cols, values, lr=0.1) < got
 
 
 def _topics(tmp_path):
