@@ -570,7 +570,8 @@ class Word2VecConfig(Checked):
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "dim": SIZE, "window": Range(1, 1000), "negative": Range(1, 1000), "min_count": COUNT, "max_vocab": COUNT,
         "sample": NON_NEGATIVE, "epochs": COUNT, "alpha": POSITIVE, "min_alpha": NON_NEGATIVE,
-        "chunk_words": COUNT, "batch_size": COUNT, "max_sentence_length": COUNT, "max_minutes": POSITIVE,
+        "chunk_words": COUNT, "batch_size": COUNT, "workers": Range(1, 256), "max_sentence_length": COUNT,
+        "max_minutes": POSITIVE,
     }
 
     model: typing.Literal["skipgram", "cbow"] = "skipgram"
@@ -586,6 +587,8 @@ class Word2VecConfig(Checked):
     min_alpha: float = 1e-4  # the learning rate at the end of the run
     chunk_words: int = 10000  # corpus words per training step
     batch_size: int = 512  # examples per SGD update within a step (summed: larger batches overshoot on frequent rows)
+    workers: int = 1  # threads updating the shared vectors at once (Hogwild, as word2vec and gensim); > 1: not
+    # bit-reproducible
     max_sentence_length: int = 10000  # longer lines are cut (text8 and wiki100m are one line)
     lowercase: bool = False
     max_minutes: float | None = None

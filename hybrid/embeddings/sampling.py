@@ -31,7 +31,27 @@ def noise_distribution(counts: Sequence[int], power: float = 0.75) -> np.ndarray
     return weights / total
 
 
-def draw_noise(cdf: np.ndarray, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Word ids of `shape` drawn from the distribution whose cumulative sums are `cdf` (V,)."""
-    return np.minimum(np.searchsorted(cdf, rng.random(shape), side="right"), len(cdf) - 1)
+class AliasSampler:
+    """Draws from a discrete distribution in O(1) a draw (Walker's alias method, Vose's
+    construction): pick a column uniformly, keep it with its probability, else take its alias.
+    Exact, and several times faster than a binary search of the cumulative sums."""
 
+    def __init__(self, probabilities: np.ndarray):
+        p = np.asarray(probabilities, dtype=np.float64)
+        n = len(p)
+        scaled = p * n / p.sum()
+        self.keep = np.ones(n)  # (V,) the chance of keeping the column drawn
+        self.alias = np.arange(n)  # (V,) what it becomes otherwise
+        small = [i for i in range(n) if scaled[i] < 1.0]
+        large = [i for i in range(n) if scaled[i] >= 1.0]
+        while small and large:
+            less, more = small.pop(), large.pop()
+            self.keep[less], self.alias[less] = scaled[less], more
+            scaled[more] -= 1.0 - scaled[less]
+            (small if scaled[more] < 1.0 else large).append(more)
+        # what is left holds 1 up to rounding: kept as is
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Ids of `shape`."""
+        column = rng.integers(0, len(self.keep), size=shape)
+        return np.where(rng.random(shape) < self.keep[column], column, self.alias[column])

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from hybrid.config import Word2VecConfig, save_json
 from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, read_corpus
 from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
-from hybrid.embeddings.sampling import draw_noise, keep_probabilities, noise_distribution
+from hybrid.embeddings.sampling import AliasSampler, keep_probabilities, noise_distribution
 from hybrid.embeddings.word2vec import Word2Vec, cbow_windows, skipgram_pairs
 from hybrid.errors import ConfigError
 from hybrid.train.loop import Hooks, Schedule, run
@@ -41,6 +43,10 @@ def corpus_chunks(corpus: EncodedCorpus, chunk_words: int) -> list[tuple[int, in
     return chunks
 
 
+# one SGD batch as Word2Vec.sgd_step takes it: centres, targets, noise, contexts, mask
+Batch = tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]
+
+
 class Word2VecTrainer(Hooks):
     """Skip-gram or CBOW with negative sampling or hierarchical softmax, as hooks on the run loop."""
 
@@ -50,10 +56,10 @@ class Word2VecTrainer(Hooks):
         self.config, self.vocab, self.corpus, self.device = config, vocab, corpus, device
         self.model = Word2Vec(vocab.counts, config.dim, config.model, config.loss, config.negative,
                               config.seed).to(device)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.learning_rate)
         self.keep = keep_probabilities(vocab.counts, config.sample)  # (V,)
-        self.noise_cdf = np.cumsum(noise_distribution(vocab.counts))  # (V,)
+        self.noise = AliasSampler(noise_distribution(vocab.counts))
         self.chunks = corpus_chunks(corpus, config.chunk_words)
+        self.pool = ThreadPoolExecutor(config.workers) if config.workers > 1 else None
         self.epoch_loss, self.epoch_examples = 0.0, 0
 
     def epoch_items(self, epoch: int) -> Sequence[Any]:
@@ -80,36 +86,45 @@ class Word2VecTrainer(Hooks):
             return skipgram_pairs(words, local, self.config.window, rng)
         return cbow_windows(words, local, self.config.window, rng)
 
-    def step(self, item: Any, step: int, epoch: int) -> dict[str, float]:
-        started = time.monotonic()
-        index = item[0]
-        rng = np.random.default_rng([self.config.seed, epoch, index, 1])  # the noise words
-        lr = self.learning_rate(epoch, index)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+    def batches(self, item: tuple[int, int, int], epoch: int) -> list[Batch]:
+        """The chunk's SGD batches as `Word2Vec.sgd_step` takes them (centres, targets, noise,
+        contexts, mask), noise drawn in order from a generator seeded by (seed, epoch, chunk)."""
+        rng = np.random.default_rng([self.config.seed, epoch, item[0], 1])
         examples = self.examples(item, epoch)
         centres = torch.from_numpy(examples[0].astype(np.int64))
-        n = len(centres)
-        total = 0.0
-        for start in range(0, n, self.config.batch_size):
+        batches: list[Batch] = []
+        for start in range(0, len(centres), self.config.batch_size):
             rows = slice(start, start + self.config.batch_size)
+            batch_centres = centres[rows].to(self.device)
+            contexts = mask = None
             if self.config.model == "skipgram":
-                h = self.model.hidden(centres[rows].to(self.device))
                 targets = torch.from_numpy(examples[1][rows].astype(np.int64)).to(self.device)
             else:
                 contexts = torch.from_numpy(examples[1][rows].astype(np.int64)).to(self.device)
                 mask = torch.from_numpy(examples[2][rows]).to(self.device)
-                h = self.model.hidden(centres[rows].to(self.device), contexts, mask)
-                targets = centres[rows].to(self.device)
+                targets = batch_centres
             noise = None
             if self.config.loss == "ns":
-                draws = draw_noise(self.noise_cdf, rng, (len(targets), self.config.negative))
-                noise = torch.from_numpy(draws).to(self.device)
-            loss = self.model.loss(h, targets, noise)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            total += loss.item()
+                noise = torch.from_numpy(self.noise.draw(rng, (len(targets), self.config.negative))).to(self.device)
+            batches.append((batch_centres, targets, noise, contexts, mask))
+        return batches
+
+    def step(self, item: Any, step: int, epoch: int) -> dict[str, float]:
+        started = time.monotonic()
+        lr = self.learning_rate(epoch, item[0])
+        batches = self.batches(item, epoch)
+        n = sum(len(batch[0]) for batch in batches)
+
+        def train(part: Sequence[Batch]) -> float:
+            total = 0.0
+            for batch in part:
+                total += self.model.sgd_step(lr, *batch)
+            return total
+
+        if self.pool is None:
+            total = train(batches)
+        else:  # Hogwild: the workers update the shared vectors at once, each its share of the batches
+            total = sum(self.pool.map(train, [batches[k :: self.config.workers] for k in range(self.config.workers)]))
         self.epoch_loss += total
         self.epoch_examples += n
         words = int(self.corpus.starts[item[2]] - self.corpus.starts[item[1]])
@@ -131,6 +146,8 @@ class Word2VecTrainer(Hooks):
 
     def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
         """word2vec has no held-out data: OUT/model holds the last vectors, not the lowest-loss ones."""
+        if self.pool is not None:
+            self.pool.shutdown()
         save_vectors_directory(self.vectors(), out / "model", self.config, summary)
 
     def state_dict(self) -> dict[str, Any]:

@@ -187,3 +187,42 @@ def test_a_noise_word_equal_to_the_target_adds_nothing():
     with_target = model.loss(h, targets, torch.tensor([[2, 0]]))
     without = model.loss(h, targets, torch.tensor([[0]]))
     torch.testing.assert_close(with_target, without)
+
+
+@pytest.mark.parametrize("model_kind", ["skipgram", "cbow"])
+@pytest.mark.parametrize("loss_kind", ["ns", "hs"])
+def test_the_written_out_sgd_step_equals_autograds_on_the_loss(model_kind, loss_kind):
+    """Repeated rows included: plain SGD sums the examples' gradients either way."""
+    torch.manual_seed(1)
+    counts = [40, 20, 9, 7, 3, 1]
+    reference = Word2Vec(counts, 4, model_kind, loss_kind).double()
+    torch.nn.init.normal_(reference.outputs.weight)
+    written = Word2Vec(counts, 4, model_kind, loss_kind).double()
+    written.load_state_dict(reference.state_dict())
+    centres, targets = torch.tensor([0, 1, 1, 5, 2]), torch.tensor([1, 0, 3, 1, 1])
+    noise = torch.tensor([[2, 1], [0, 0], [4, 5], [1, 3], [2, 2]]) if loss_kind == "ns" else None
+    contexts = mask = None
+    if model_kind == "cbow":
+        contexts = torch.tensor([[1, 2, 0], [3, 1, 1], [0, 0, 0], [2, 4, 1], [5, 0, 3]])
+        mask = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 0], [0, 1, 1], [1, 1, 1]], dtype=torch.bool)
+        targets = centres
+    loss = reference.loss(reference.hidden(centres, contexts, mask), targets, noise)
+    loss.backward()
+    torch.optim.SGD(reference.parameters(), lr=0.1).step()
+    got = written.sgd_step(0.1, centres, targets, noise, contexts, mask)
+    assert got == pytest.approx(loss.item())
+    torch.testing.assert_close(written.inputs.weight, reference.inputs.weight.detach())
+    torch.testing.assert_close(written.outputs.weight, reference.outputs.weight.detach())
+
+
+def test_hogwild_workers_learn_the_topics_too(tmp_path):
+    rng = np.random.default_rng(0)
+    topics = [["king", "queen", "royal", "crown"], ["apple", "orange", "fruit", "juice"]]
+    (tmp_path / "c.txt").write_text("\n".join(" ".join(rng.choice(topics[i % 2], 10)) for i in range(400)) + "\n",
+                                    encoding="utf-8")
+    config = Word2VecConfig(dim=8, epochs=2, min_count=1, sample=0, batch_size=16, workers=2, chunk_words=500)
+    train_word2vec(config, [tmp_path / "c.txt"], tmp_path / "run", progress=False)
+    vectors = read_vectors(tmp_path / "run" / "model" / "vectors.bin")
+    unit = vectors.vectors / np.linalg.norm(vectors.vectors, axis=1, keepdims=True)
+    assert unit[vectors.index["king"]] @ unit[vectors.index["queen"]] > \
+        unit[vectors.index["king"]] @ unit[vectors.index["apple"]] + 0.2
