@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ class Word2VecTrainer(Hooks):
         self.noise = AliasSampler(noise_distribution(vocab.counts))
         self.chunks = corpus_chunks(corpus, config.chunk_words)
         self.pool = ThreadPoolExecutor(config.workers) if config.workers > 1 else None
+        # the next chunk's batches are made on a thread of their own while this chunk trains
+        self.prefetcher = ThreadPoolExecutor(1)
+        self.prefetched: dict[tuple[int, int], Future[list[Batch]]] = {}
         self.epoch_loss, self.epoch_examples = 0.0, 0
 
     def epoch_items(self, epoch: int) -> Sequence[Any]:
@@ -109,10 +112,21 @@ class Word2VecTrainer(Hooks):
             batches.append((batch_centres, targets, noise, contexts, mask))
         return batches
 
+    def prefetch_after(self, epoch: int, index: int) -> None:
+        """Start making the batches of the chunk after (epoch, index) (they are seeded by
+        (seed, epoch, chunk), so made early they are the same)."""
+        self.prefetched.clear()  # anything else was for another position (a resumed or stopped run)
+        epoch, index = (epoch, index + 1) if index + 1 < len(self.chunks) else (epoch + 1, 0)
+        if epoch < self.config.epochs:
+            following = (index, *self.chunks[index])
+            self.prefetched[(epoch, index)] = self.prefetcher.submit(self.batches, following, epoch)
+
     def step(self, item: Any, step: int, epoch: int) -> dict[str, float]:
         started = time.monotonic()
         lr = self.learning_rate(epoch, item[0])
-        batches = self.batches(item, epoch)
+        ahead = self.prefetched.pop((epoch, item[0]), None)
+        batches = ahead.result() if ahead is not None else self.batches(item, epoch)
+        self.prefetch_after(epoch, item[0])
         n = sum(len(batch[0]) for batch in batches)
 
         def train(part: Sequence[Batch]) -> float:
@@ -146,6 +160,8 @@ class Word2VecTrainer(Hooks):
 
     def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
         """word2vec has no held-out data: OUT/model holds the last vectors, not the lowest-loss ones."""
+        self.prefetched.clear()
+        self.prefetcher.shutdown(cancel_futures=True)
         if self.pool is not None:
             self.pool.shutdown()
         save_vectors_directory(self.vectors(), out / "model", self.config, summary)
