@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=GloveConfig().batch_size)
     ap.add_argument("--memory-mb", type=float, default=2048.0)
     ap.add_argument("--max-minutes", type=float, default=None, help="budget of the fit (counting comes first)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="Hogwild workers of one torch thread each")
     ap.add_argument("--count-only", action="store_true", help=argparse.SUPPRESS)  # the child's part
     args = ap.parse_args()
     out, corpus = Path(args.out), Path(args.data) / "wiki100m.txt.gz"
@@ -60,10 +60,10 @@ def main() -> None:
         return
     if previous_run(out):
         sys.exit(f"{out} holds a previous run: choose a fresh --out")
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(1)
     config = GloveConfig(dim=args.dim, window=args.window, min_count=args.min_count, epochs=args.epochs,
                          x_max=args.x_max, lr=args.lr, batch_size=args.batch_size, memory_mb=args.memory_mb,
-                         max_minutes=args.max_minutes)
+                         max_minutes=args.max_minutes, workers=args.threads)
     out.mkdir(parents=True, exist_ok=True)
     save_json(config, out / "config.json")
     started = time.monotonic()

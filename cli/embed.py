@@ -23,7 +23,7 @@ def embed() -> None:
     similarity, list neighbours, answer analogies, draw a map."""
 
 
-W2V_ONLY = {"loss", "negative", "sample", "min_alpha", "workers"}  # settings GloVe does not have
+W2V_ONLY = {"loss", "negative", "sample", "min_alpha"}  # settings GloVe does not have
 GLOVE_ONLY = {"x_max", "power", "memory_mb"}
 
 
@@ -68,7 +68,7 @@ def _default(word2vec: object, glove: object) -> str:
               help="Examples (word2vec) or matrix entries (GloVe) per update. "
                    f"{_default(W2V.batch_size, GLOVE.batch_size)}")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="word2vec: threads updating the vectors at once (Hogwild, as word2vec and gensim do; with "
+              help="Threads updating the vectors at once (Hogwild, as word2vec, gensim and glove.c do; with "
                    "more than 1 a run is not bit-reproducible). Give each one torch thread: --threads 1. "
                    f"[default: {W2V.workers}]")
 @click.option("--lowercase", is_flag=True, default=None, help="Lowercase the corpus.")

@@ -609,6 +609,7 @@ class GloveConfig(Checked):
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "dim": SIZE, "window": Range(1, 1000), "min_count": COUNT, "max_vocab": COUNT, "epochs": COUNT,
         "lr": POSITIVE, "x_max": POSITIVE, "power": NON_NEGATIVE, "batch_size": COUNT, "step_entries": COUNT,
+        "workers": Range(1, 256),
         "memory_mb": POSITIVE, "max_sentence_length": COUNT, "max_minutes": POSITIVE,
     }
 
@@ -623,6 +624,7 @@ class GloveConfig(Checked):
     power: float = 0.75
     batch_size: int = 8192  # matrix entries per AdaGrad update
     step_entries: int = 1_000_000  # matrix entries per run-loop step (progress, budget, checkpoints)
+    workers: int = 1  # threads updating the shared tables at once (Hogwild, as glove.c); > 1: not bit-reproducible
     memory_mb: float = 1024.0  # the cap on counting's working memory
     max_sentence_length: int = 10000
     lowercase: bool = False

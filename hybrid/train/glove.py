@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ class GloveTrainer(Hooks):
         self.cols = torch.from_numpy(matrix.cols)
         self.values = torch.from_numpy(matrix.values)
         self.order_epoch, self.order = -1, torch.zeros(0, dtype=torch.long)
+        self.pool = ThreadPoolExecutor(config.workers) if config.workers > 1 else None
         self.epoch_loss, self.epoch_terms = 0.0, 0
 
     def epoch_items(self, epoch: int) -> Sequence[Any]:
@@ -57,19 +59,29 @@ class GloveTrainer(Hooks):
         size = self.config.step_entries
         return [(start, min(start + size, len(self.matrix))) for start in range(0, len(self.matrix), size)]
 
-    def step(self, item: tuple[int, int], step: int, epoch: int) -> dict[str, float]:
-        started = time.monotonic()
-        picked = self.order[item[0] : item[1]]
+    def fit(self, picked: torch.Tensor) -> tuple[float, int]:
+        """AdaGrad steps on the matrix entries `picked` (K,), `batch_size` at a time; J and its terms."""
         total, terms = 0.0, 0
         for start in range(0, len(picked), self.config.batch_size):
             batch = picked[start : start + self.config.batch_size]
-            rows, cols, values = both_directions(self.rows[batch].long(), self.cols[batch].long(), self.values[batch])
-            loss = self.model.adagrad_step(rows.to(self.device), cols.to(self.device), values.to(self.device),
-                                           self.config.lr, self.config.x_max, self.config.power)
-            total += loss
+            rows, cols, values = both_directions(self.rows.index_select(0, batch).long(),
+                                                 self.cols.index_select(0, batch).long(),
+                                                 self.values.index_select(0, batch))
+            total += self.model.adagrad_step(rows.to(self.device), cols.to(self.device), values.to(self.device),
+                                             self.config.lr, self.config.x_max, self.config.power)
             terms += len(rows)
+        return total, terms
+
+    def step(self, item: tuple[int, int], step: int, epoch: int) -> dict[str, float]:
+        started = time.monotonic()
+        picked = self.order[item[0] : item[1]]
+        if self.pool is None:
+            total, terms = self.fit(picked)
+        else:  # Hogwild, as glove.c: the workers update the shared tables at once, each its share
+            shares = self.pool.map(self.fit, picked.chunk(self.config.workers))
+            total, terms = (sum(figures) for figures in zip(*shares, strict=True))
         self.epoch_loss += total
-        self.epoch_terms += terms
+        self.epoch_terms += int(terms)
         seconds = max(time.monotonic() - started, 1e-9)
         return {"loss": total / max(terms, 1), "entries_per_s": len(picked) / seconds, "weight": float(max(terms, 1))}
 
@@ -87,6 +99,8 @@ class GloveTrainer(Hooks):
 
     def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
         """No held-out data: OUT/model holds the last vectors, not the lowest-loss ones."""
+        if self.pool is not None:
+            self.pool.shutdown()
         save_vectors_directory(self.vectors(), out / "model", self.config, summary)
 
     def state_dict(self) -> dict[str, Any]:

@@ -170,3 +170,12 @@ def test_the_cli_refuses_options_of_the_other_model(tmp_path):
                                         "--x-max", "100"])
     assert word2vec.exit_code == 2 and "--x-max is not an option of --model skipgram" in word2vec.output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_hogwild_workers_learn_the_topics_too(tmp_path):
+    config = GloveConfig(dim=8, epochs=4, min_count=1, window=3, step_entries=20, batch_size=4, x_max=5.0, workers=2)
+    train_glove(config, [_topics(tmp_path)], tmp_path / "run", progress=False)
+    vectors = read_vectors(tmp_path / "run" / "model" / "vectors.bin")
+    unit = vectors.vectors / np.linalg.norm(vectors.vectors, axis=1, keepdims=True)
+    assert unit[vectors.index["king"]] @ unit[vectors.index["queen"]] > \
+        unit[vectors.index["king"]] @ unit[vectors.index["apple"]] + 0.2
