@@ -24,15 +24,17 @@ from hybrid.train.rundir import previous_run
 
 
 def count_only(out: Path, corpus: Path) -> None:
-    """The child: read the corpus and count its co-occurrences into OUT/cooccurrence."""
+    """The child: read the corpus and count its co-occurrences into OUT/cooccurrence (its peak
+    RSS is the counting's: the matrix is left on disk, not read back)."""
+    from hybrid.embeddings.cooccurrence import count_cooccurrences
     from hybrid.embeddings.corpus import read_corpus
-    from hybrid.train.glove import cooccurrences_for
+    from hybrid.train.glove import COUNTS, fingerprint
 
     config = load_json(GloveConfig, out / "config.json")
     vocab, encoded = read_corpus([corpus], config.min_count, config.max_vocab, config.lowercase,
                                  config.max_sentence_length)
-    matrix = cooccurrences_for(config, vocab, encoded, out, resume=False, progress=False,
-                               log=lambda m: print(m, flush=True))
+    matrix = count_cooccurrences(encoded, len(vocab), config.window, out / COUNTS, config.memory_mb,
+                                 fingerprint=fingerprint(config, vocab, encoded))
     print(json.dumps({"entries": len(matrix), "vocabulary": len(vocab), "corpus_words": encoded.raw_words}),
           flush=True)
 

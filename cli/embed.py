@@ -61,7 +61,7 @@ def _default(word2vec: object, glove: object) -> str:
               help=f"GloVe: weights f(x) = min(1, (x / x_max)^power). [default: {GLOVE.x_max:g}]")
 @click.option("--power", type=click.FloatRange(0), default=None,
               help=f"GloVe: the weighting's exponent (the paper's alpha). [default: {GLOVE.power:g}]")
-@click.option("--memory-mb", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--memory-mb", type=click.FloatRange(16), default=None,
               help="GloVe: memory for counting co-occurrences; past it, sorted pieces are spilled to disk "
                    f"and merged. [default: {GLOVE.memory_mb:g}]")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
@@ -69,7 +69,8 @@ def _default(word2vec: object, glove: object) -> str:
                    f"{_default(W2V.batch_size, GLOVE.batch_size)}")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Threads updating the vectors at once (Hogwild, as word2vec, gensim and glove.c do; with "
-                   "more than 1 a run is not bit-reproducible). Give each one torch thread: --threads 1. "
+                   "more than 1 a run is not bit-reproducible); each gets one torch thread unless --threads "
+                   "says otherwise. "
                    f"[default: {W2V.workers}]")
 @click.option("--lowercase", is_flag=True, default=None, help="Lowercase the corpus.")
 @click.option("--max-sentence-length", type=click.IntRange(1), default=None,
@@ -94,9 +95,10 @@ def train(corpus, out_dir, model, threads, device, resume, overwrite, quiet, **s
     foreign = sorted(given.keys() & (W2V_ONLY if model == "glove" else GLOVE_ONLY))
     if foreign:
         options = ", ".join("--" + name.replace("_", "-") for name in foreign)
-        raise click.UsageError(f"{options} {'is' if len(foreign) == 1 else 'are'} not an option of --model {model}")
-    if threads:
-        torch.set_num_threads(threads)
+        raise click.UsageError(f"{options} {'is not an option' if len(foreign) == 1 else 'are not options'} of "
+                               f"--model {model}")
+    if threads or given.get("workers", 1) > 1:  # workers: one torch thread each unless told otherwise
+        torch.set_num_threads(threads or 1)
     if model == "glove":
         from hybrid.train.glove import train_glove
 

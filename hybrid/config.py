@@ -603,14 +603,14 @@ class Word2VecConfig(Checked):
 class GloveConfig(Checked):
     """GloVe from raw text: co-occurrence counts within a symmetric window weighted 1/distance
     (counted in at most `memory_mb` of memory, spilling to disk past it), then weighted least
-    squares on the log counts with AdaGrad. The defaults are GloVe's for a corpus of tens of
-    millions of words (its text8 demo); the paper's x_max 100 suits billions."""
+    squares on the log counts with AdaGrad. Window 10 as in the paper; x_max 10 as GloVe's demo
+    on text8 (17M words): the paper's 100 suits corpora of billions."""
 
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "dim": SIZE, "window": Range(1, 1000), "min_count": COUNT, "max_vocab": COUNT, "epochs": COUNT,
         "lr": POSITIVE, "x_max": POSITIVE, "power": NON_NEGATIVE, "batch_size": COUNT, "step_entries": COUNT,
         "workers": Range(1, 256),
-        "memory_mb": POSITIVE, "max_sentence_length": COUNT, "max_minutes": POSITIVE,
+        "memory_mb": Range(16), "max_sentence_length": COUNT, "max_minutes": POSITIVE,
     }
 
     model: typing.Literal["glove"] = "glove"

@@ -7,7 +7,7 @@ once from each side, as the symmetric count does).
 
 The corpus is read in chunks whose pairs are sorted and summed in numpy (keys lo * V + hi).
 Summed chunks are buffered; past an eighth of the memory cap the buffer is summed into one
-sorted shard and spilled to disk. The shards are then merged a range of rows at a time, each
+sorted shard and spilled to disk. The shards are then merged a range of keys at a time, each
 range small enough for the cap, so memory stays bounded however large the corpus.
 """
 
@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,50 +86,52 @@ def _chunk_entries(ids: np.ndarray, sentence: np.ndarray, window: int, vocab_siz
 
 
 class _Shards:
-    """Sorted, summed (keys, values) runs spilled to a directory, with each run's entries per row."""
+    """Sorted, summed (keys, values) runs spilled to a directory."""
 
     def __init__(self, directory: Path, vocab_size: int):
         self.directory, self.vocab_size = directory, vocab_size
         self.count = 0
-        self.per_row = np.zeros(vocab_size, np.int64)
 
     def spill(self, keys: np.ndarray, values: np.ndarray) -> None:
         np.save(self.directory / f"keys-{self.count}.npy", keys)
         np.save(self.directory / f"values-{self.count}.npy", values)
-        self.per_row += np.bincount(keys // self.vocab_size, minlength=self.vocab_size)
         self.count += 1
 
-    def row_ranges(self, max_entries: int) -> list[tuple[int, int]]:
-        """Consecutive row ranges holding at most `max_entries` entries over all runs (a row
-        with more is a range alone)."""
-        ranges, start, held = [], 0, 0
-        for row, entries in enumerate(self.per_row.tolist()):
-            if held and held + entries > max_entries:
-                ranges.append((start, row))
-                start, held = row, 0
-            held += entries
-        ranges.append((start, self.vocab_size))
-        return ranges
+    def runs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(np.load(self.directory / f"keys-{i}.npy", mmap_mode="r"),
+                 np.load(self.directory / f"values-{i}.npy", mmap_mode="r")) for i in range(self.count)]
+
+    def key_ranges(self, max_entries: int) -> list[tuple[int, int]]:
+        """Consecutive key ranges [a, b) covering every key, each holding at most `max_entries`
+        entries over all runs. Every k-th key of each run is a sample; a range spans at most m
+        samples, so it holds at most (m + runs) k entries: k and m are chosen to keep that
+        within the cap (a heavy row is split like any other stretch of keys)."""
+        runs = self.runs()
+        every = max(1, max_entries // (2 * len(runs)))
+        span = max(1, max_entries // every - len(runs))
+        samples = np.sort(np.concatenate([np.asarray(keys[every::every]) for keys, _ in runs]))
+        bounds = np.unique(samples[span - 1 :: span])  # (R - 1,) the ranges' inner edges
+        edges = [0, *(int(b) for b in bounds), self.vocab_size * self.vocab_size]
+        return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
 
     def merge(self, max_entries: int, write: Callable[[np.ndarray, np.ndarray], None]) -> None:
-        """Sum the runs a row range at a time, in order, handing each range to `write`."""
-        runs = [(np.load(self.directory / f"keys-{i}.npy", mmap_mode="r"),
-                 np.load(self.directory / f"values-{i}.npy", mmap_mode="r")) for i in range(self.count)]
-        for lo_row, hi_row in self.row_ranges(max_entries):
-            lo_key, hi_key = lo_row * self.vocab_size, hi_row * self.vocab_size
+        """Sum the runs a key range at a time, in order, handing each range to `write`."""
+        runs = self.runs()
+        for low, high in self.key_ranges(max_entries):
             keys, values = [], []
             for run_keys, run_values in runs:
-                a, b = np.searchsorted(run_keys, [lo_key, hi_key])
+                a, b = np.searchsorted(run_keys, [low, high])
                 keys.append(np.asarray(run_keys[a:b]))
                 values.append(np.asarray(run_values[a:b]))
             write(*_sum_sorted(np.concatenate(keys), np.concatenate(values)))
 
 
 def count_cooccurrences(corpus: EncodedCorpus, vocab_size: int, window: int, out_dir: str | Path,
-                        memory_mb: float = 1024.0, progress: Callable[[int], None] | None = None) -> Cooccurrences:
+                        memory_mb: float = 1024.0, progress: Callable[[int], None] | None = None,
+                        fingerprint: dict[str, Any] | None = None) -> Cooccurrences:
     """Count the corpus's co-occurrences into `out_dir` (rows.int32, cols.int32, values.float32,
-    meta.json; written under a temporary name and renamed, so a crash leaves no half matrix)
-    and return them loaded. `progress(words)` is called after each chunk."""
+    meta.json with `fingerprint`; written under a temporary name and renamed, so a crash leaves
+    no half matrix) and return them memory-mapped. `progress(words)` is called after each chunk."""
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
     budget = int(memory_mb * 2**20)
@@ -161,13 +164,14 @@ def count_cooccurrences(corpus: EncodedCorpus, vocab_size: int, window: int, out
         del held_keys, held_values
         entries = _merge_into(shards, work / "matrix", max(16, budget // 4 // _PAIR_BYTES))
         (work / "matrix" / "meta.json").write_text(
-            json.dumps({"entries": entries, "vocab_size": vocab_size, "window": window}) + "\n", encoding="utf-8")
+            json.dumps({"entries": entries, "vocab_size": vocab_size, "window": window,
+                        "fingerprint": fingerprint or {}}) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
         os.replace(work / "matrix", out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return load_cooccurrences(out)
+    return load_cooccurrences(out, memory_map=True)
 
 
 def _merge_into(shards: _Shards, directory: Path, max_entries: int) -> int:
@@ -190,16 +194,32 @@ def _merge_into(shards: _Shards, directory: Path, max_entries: int) -> int:
     return entries
 
 
-def load_cooccurrences(directory: str | Path) -> Cooccurrences:
-    """The counts `count_cooccurrences` wrote to `directory`."""
-    directory = Path(directory)
+def read_meta(directory: str | Path) -> dict[str, Any]:
+    """meta.json of counts `count_cooccurrences` wrote (DataFormatError if unreadable)."""
+    path = Path(directory) / "meta.json"
     try:
-        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        rows = np.fromfile(directory / "rows.int32", dtype=np.int32)
-        cols = np.fromfile(directory / "cols.int32", dtype=np.int32)
-        values = np.fromfile(directory / "values.float32", dtype=np.float32)
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(f"cannot read co-occurrence counts: {exc}", path) from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("entries"), int):
+        raise DataFormatError("not the meta.json of co-occurrence counts", path)
+    return meta
+
+
+def load_cooccurrences(directory: str | Path, memory_map: bool = False) -> Cooccurrences:
+    """The counts `count_cooccurrences` wrote to `directory` (memory-mapped read-only, or read)."""
+    directory = Path(directory)
+    meta = read_meta(directory)
+
+    def column(name: str, dtype: type) -> np.ndarray:
+        if memory_map and meta["entries"] > 0:
+            return np.memmap(directory / name, dtype=dtype, mode="r")
+        return np.fromfile(directory / name, dtype=dtype)
+
+    try:
+        rows, cols, values = column(FILES[0], np.int32), column(FILES[1], np.int32), column(FILES[2], np.float32)
     except (OSError, ValueError) as exc:
         raise DataFormatError(f"cannot read co-occurrence counts: {exc}", directory) from None
-    if not len(rows) == len(cols) == len(values) == meta.get("entries"):
+    if not len(rows) == len(cols) == len(values) == meta["entries"]:
         raise DataFormatError("co-occurrence files of different lengths (an interrupted write?)", directory)
     return Cooccurrences(rows, cols, values, int(meta["vocab_size"]), int(meta["window"]))

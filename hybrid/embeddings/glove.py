@@ -5,7 +5,8 @@ the log co-occurrence counts by weighted least squares,
     f(x) = min(1, (x / x_max)^power),
 
 (the 1/2 is glove.c's, so the gradient is f * error), trained with AdaGrad as glove.c does: each
-term steps its rows by lr * gradient / sqrt(the row's summed squared gradients so far, from 1).
+term steps its rows by g / sqrt(the sum of the squares of the row's earlier steps g, from 1),
+where g = lr * gradient (glove.c scales the gradient by eta before both).
 A batch of terms is one gather and one index_add_ per table, each table row holding a word's
 vector, bias and their squared-gradient sums side by side (no autograd: a sparse optimiser's
 coalescing, or separate gathers of each part, cost more than the arithmetic; random row access
@@ -68,8 +69,8 @@ class GloVe(nn.Module):
     def adagrad_step(self, rows: Tensor, cols: Tensor, values: Tensor, lr: float, x_max: float = 10.0,
                      power: float = 0.75) -> float:
         """One AdaGrad step on the terms (rows (N,), cols (N,), values (N,)); returns their J before
-        it. Each row's step uses its squared-gradient sums from before the batch, as glove.c's
-        per-term updates would where no row repeats within the batch."""
+        it. Each row's step uses its sums from before the batch, as glove.c's per-term updates
+        would where no row repeats within the batch (a row that does takes each term's step)."""
         d = self.dim
         # index_select, not table[rows]: several times faster on CPU
         left, right = self.words.index_select(0, rows), self.contexts.index_select(0, cols)  # (N, 2D + 2)
@@ -77,9 +78,9 @@ class GloVe(nn.Module):
         weighted = (weighting(values, x_max, power) * error).unsqueeze(-1)  # (N, 1): dJ / d(prediction)
         loss = 0.5 * float((weighted.squeeze(-1) * error).sum())
         for table, index, mine, other in ((self.words, rows, left, right), (self.contexts, cols, right, left)):
-            grad = torch.cat([weighted * other[:, :d], weighted], 1)  # (N, D + 1): vector, bias
-            step = mine[:, d + 1 :].rsqrt().mul_(grad).mul_(-lr)
-            table.index_add_(0, index, torch.cat([step, grad.mul_(grad)], 1))
+            scaled = torch.cat([weighted * other[:, :d], weighted], 1).mul_(lr)  # (N, D + 1): lr * gradient
+            step = mine[:, d + 1 :].rsqrt().mul_(scaled).neg_()
+            table.index_add_(0, index, torch.cat([step, scaled.square()], 1))
         return loss
 
     def vectors(self) -> np.ndarray:

@@ -8,7 +8,7 @@ the last epoch, with vectors.bin beside it (word2vec binary).
 
 from __future__ import annotations
 
-import json
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,12 +19,12 @@ import torch
 from tqdm import tqdm
 
 from hybrid.config import GloveConfig, save_json
-from hybrid.embeddings.cooccurrence import Cooccurrences, count_cooccurrences, load_cooccurrences
+from hybrid.embeddings.cooccurrence import Cooccurrences, count_cooccurrences, load_cooccurrences, read_meta
 from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, read_corpus
 from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
 from hybrid.embeddings.glove import GloVe, both_directions
-from hybrid.errors import ConfigError
+from hybrid.errors import ConfigError, DataFormatError
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
 from hybrid.train.word2vec import corpus_line
@@ -55,7 +55,8 @@ class GloveTrainer(Hooks):
     def epoch_items(self, epoch: int) -> Sequence[Any]:
         if self.order_epoch != epoch:  # every entry once, in an order seeded by (seed, epoch)
             generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-            self.order_epoch, self.order = epoch, torch.randperm(len(self.matrix), generator=generator)
+            self.order_epoch, self.order = epoch, torch.randperm(len(self.matrix), generator=generator,
+                                                                   dtype=torch.int32)
         size = self.config.step_entries
         return [(start, min(start + size, len(self.matrix))) for start in range(0, len(self.matrix), size)]
 
@@ -99,9 +100,12 @@ class GloveTrainer(Hooks):
 
     def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
         """No held-out data: OUT/model holds the last vectors, not the lowest-loss ones."""
-        if self.pool is not None:
-            self.pool.shutdown()
         save_vectors_directory(self.vectors(), out / "model", self.config, summary)
+
+    def close(self) -> None:
+        """Stop the worker threads (after the run, however it ended)."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "epoch_loss": self.epoch_loss, "epoch_terms": self.epoch_terms}
@@ -111,21 +115,34 @@ class GloveTrainer(Hooks):
         self.epoch_loss, self.epoch_terms = float(state["epoch_loss"]), int(state["epoch_terms"])
 
 
+def fingerprint(config: GloveConfig, vocab: WordCounts, encoded: EncodedCorpus) -> dict[str, Any]:
+    """What the counts depend on: a resumed run reuses OUT/cooccurrence only if this matches."""
+    digest = hashlib.sha256("\n".join(f"{w}\t{c}" for w, c in zip(vocab.words, vocab.counts, strict=True))
+                            .encode("utf-8")).hexdigest()
+    return {"vocabulary": digest, "corpus_words": encoded.raw_words, "kept_words": int(len(encoded.ids)),
+            "sentences": encoded.sentences, "window": config.window}
+
+
 def cooccurrences_for(config: GloveConfig, vocab: WordCounts, encoded: EncodedCorpus, out: Path, resume: bool,
                       progress: bool, log: Callable[[str], None]) -> Cooccurrences:
-    """OUT/cooccurrence: counted now, or the resumed run's when it matches the vocabulary and window."""
-    directory = out / COUNTS
+    """OUT/cooccurrence, read into memory: counted now, or the resumed run's when made from the
+    same vocabulary, corpus and window."""
+    directory, expected = out / COUNTS, fingerprint(config, vocab, encoded)
     if resume and (directory / "meta.json").is_file():
-        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("vocab_size") == len(vocab) and meta.get("window") == config.window:
-            return load_cooccurrences(directory)
+        try:
+            if read_meta(directory).get("fingerprint") == expected:
+                return load_cooccurrences(directory)
+        except DataFormatError:
+            pass
+        log(f"{directory} was counted from another corpus, vocabulary or window (or is damaged): counting again")
     started = time.monotonic()
     with tqdm(total=len(encoded.ids), unit="word", unit_scale=True, desc="counting", disable=not progress,
               dynamic_ncols=True) as bar:
-        matrix = count_cooccurrences(encoded, len(vocab), config.window, directory, config.memory_mb, bar.update)
-    log(f"co-occurrence matrix: {len(matrix)} entries (upper triangle), window {config.window}, counted in "
+        entries = len(count_cooccurrences(encoded, len(vocab), config.window, directory, config.memory_mb,
+                                          bar.update, expected))
+    log(f"co-occurrence matrix: {entries} entries (upper triangle), window {config.window}, counted in "
         f"{time.monotonic() - started:.0f} s within {config.memory_mb:g} MB")
-    return matrix
+    return load_cooccurrences(directory)
 
 
 @claims_run_directory
@@ -146,7 +163,10 @@ def train_glove(config: GloveConfig, corpus: Sequence[str | Path], out_dir: str 
     del encoded
     trainer = GloveTrainer(config, vocab, matrix, device)
     schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
-    summary = run(trainer, schedule, out, resume, progress, log)
+    try:
+        summary = run(trainer, schedule, out, resume, progress, log)
+    finally:
+        trainer.close()
     summary.update(vocabulary=len(vocab), cooccurrence_entries=len(matrix),
                    steps_per_epoch=-(-len(matrix) // config.step_entries))
     return summary

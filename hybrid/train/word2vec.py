@@ -160,11 +160,14 @@ class Word2VecTrainer(Hooks):
 
     def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
         """word2vec has no held-out data: OUT/model holds the last vectors, not the lowest-loss ones."""
+        save_vectors_directory(self.vectors(), out / "model", self.config, summary)
+
+    def close(self) -> None:
+        """Stop the prefetching and worker threads (after the run, however it ended)."""
         self.prefetched.clear()
         self.prefetcher.shutdown(cancel_futures=True)
         if self.pool is not None:
-            self.pool.shutdown()
-        save_vectors_directory(self.vectors(), out / "model", self.config, summary)
+            self.pool.shutdown(cancel_futures=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "epoch_loss": self.epoch_loss,
@@ -197,7 +200,10 @@ def train_word2vec(config: Word2VecConfig, corpus: Sequence[str | Path], out_dir
     save_json(config, out / "config.json")
     trainer = Word2VecTrainer(config, vocab, encoded, device)
     schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
-    summary = run(trainer, schedule, out, resume, progress, log)
+    try:
+        summary = run(trainer, schedule, out, resume, progress, log)
+    finally:
+        trainer.close()
     summary.update(vocabulary=len(vocab), corpus_words=encoded.raw_words, trained_words=int(len(encoded.ids)),
                    steps_per_epoch=len(trainer.chunks))
     return summary

@@ -73,8 +73,8 @@ def test_an_interrupted_matrix_is_refused(tmp_path):
 def test_the_loss_equals_a_direct_computation_on_the_dense_matrix(tmp_path):
     matrix = count_cooccurrences(_corpus(), V, 3, tmp_path / "m")
     model = GloVe(V, 4, seed=2).double()
-    rows, cols, values = both_directions(torch.from_numpy(matrix.rows).long(), torch.from_numpy(matrix.cols).long(),
-                                         torch.from_numpy(matrix.values).double())
+    rows, cols, values = both_directions(torch.tensor(matrix.rows).long(), torch.tensor(matrix.cols).long(),
+                                         torch.tensor(matrix.values).double())  # copies: the counts are mapped
     got = model.loss(rows, cols, values, x_max=2.0, power=0.75)
     x = matrix.dense()
     (w, b, _), (wt, bt, _) = (tuple(t.numpy() for t in model.parts(table)) for table in (model.words, model.contexts))
@@ -105,8 +105,8 @@ def test_gradcheck_on_a_tiny_problem():
 
 
 def test_the_adagrad_step_is_the_losss_gradient_scaled_by_each_rows_sums():
-    """Terms whose rows and columns do not repeat: each part moves by -lr * gradient /
-    sqrt(its sum so far), and the sums grow by the gradient squared."""
+    """Terms whose rows and columns do not repeat: each part moves by -g / sqrt(its sum so far)
+    with g = lr * gradient, and the sums grow by g squared (glove.c's rule)."""
     model = GloVe(6, 3, seed=1).double()
     rows, cols = torch.tensor([0, 2, 4]), torch.tensor([1, 3, 5])
     values = torch.tensor([2.0, 0.7, 30.0], dtype=torch.float64)
@@ -122,7 +122,7 @@ def test_the_adagrad_step_is_the_losss_gradient_scaled_by_each_rows_sums():
         grad = torch.cat([params[2 * k].grad, params[2 * k + 1].grad.unsqueeze(-1)], 1)  # (V, D + 1)
         sums = model.parts(old)[2]
         torch.testing.assert_close(table[:, :4], old[:, :4] - 0.1 * grad / sums.sqrt())
-        torch.testing.assert_close(model.parts(table)[2], sums + grad.square())
+        torch.testing.assert_close(model.parts(table)[2], sums + (0.1 * grad).square())
     assert model.adagrad_step(rows, cols, values, lr=0.1) < got
 
 
@@ -165,7 +165,7 @@ def test_the_cli_refuses_options_of_the_other_model(tmp_path):
     corpus = _topics(tmp_path)
     glove = CliRunner().invoke(cli, ["embed", "train", "--corpus", str(corpus), "--out", str(tmp_path / "a"),
                                      "--model", "glove", "--negative", "3", "--sample", "0"])
-    assert glove.exit_code == 2 and "--negative, --sample are not an option of --model glove" in glove.output
+    assert glove.exit_code == 2 and "--negative, --sample are not options of --model glove" in glove.output
     word2vec = CliRunner().invoke(cli, ["embed", "train", "--corpus", str(corpus), "--out", str(tmp_path / "b"),
                                         "--x-max", "100"])
     assert word2vec.exit_code == 2 and "--x-max is not an option of --model skipgram" in word2vec.output
@@ -179,3 +179,33 @@ def test_hogwild_workers_learn_the_topics_too(tmp_path):
     unit = vectors.vectors / np.linalg.norm(vectors.vectors, axis=1, keepdims=True)
     assert unit[vectors.index["king"]] @ unit[vectors.index["queen"]] > \
         unit[vectors.index["king"]] @ unit[vectors.index["apple"]] + 0.2
+
+
+@pytest.mark.parametrize("cap", [50, 333, 5000])
+def test_merge_ranges_hold_at_most_the_cap_even_for_one_heavy_row(tmp_path, cap):
+    rng = np.random.default_rng(cap)
+    shards = cooccurrence_module._Shards(tmp_path, 100)
+    for _ in range(6):  # row 0 (the most frequent word) holds most keys of every run
+        keys = np.unique(np.concatenate([rng.integers(0, 100, 400), rng.integers(0, 10000, 100)]))
+        shards.spill(keys.astype(np.int64), np.ones(len(keys)))
+    ranges = shards.key_ranges(cap)
+    assert ranges[0][0] == 0 and ranges[-1][1] == 100 * 100
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))  # contiguous
+    for low, high in ranges:
+        held = sum(int(((keys >= low) & (keys < high)).sum()) for keys, _ in shards.runs())
+        assert held <= cap
+
+
+def test_a_resumed_run_counts_again_when_the_counts_would_differ(tmp_path):
+    corpus = _topics(tmp_path)
+    train_glove(GloveConfig(dim=4, epochs=1, min_count=1, window=2), [corpus], tmp_path / "run", progress=False)
+    first = load_cooccurrences(tmp_path / "run" / "cooccurrence")
+    logged: list[str] = []
+    cut = GloveConfig(dim=4, epochs=2, min_count=1, window=2, max_sentence_length=5)  # lines cut in two
+    train_glove(cut, [corpus], tmp_path / "run", progress=False, resume=True, log=logged.append)
+    assert any("counting again" in line for line in logged)
+    assert load_cooccurrences(tmp_path / "run" / "cooccurrence").values.sum() < first.values.sum()
+    logged.clear()
+    train_glove(GloveConfig(**{**cut.__dict__, "epochs": 3}), [corpus], tmp_path / "run", progress=False,
+                resume=True, log=logged.append)
+    assert not any("counting" in line for line in logged)  # the same counts: reused

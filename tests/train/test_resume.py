@@ -19,6 +19,7 @@ import torch
 
 from hybrid.config import (
     GANConfig,
+    GloveConfig,
     LanguageModelConfig,
     ReinforceConfig,
     Seq2SeqConfig,
@@ -33,6 +34,7 @@ from hybrid.models.language_model import LanguageModel
 from hybrid.models.language_model_io import TextLanguageModel
 from hybrid.train import loop
 from hybrid.train.adversarial import adversarial_finetune, discriminator_for
+from hybrid.train.glove import train_glove
 from hybrid.train.language_model import train_language_model
 from hybrid.train.policies import FixedLengthLMPolicy, Seq2SeqPolicy, sample_fixed_length
 from hybrid.train.reinforce import reinforce
@@ -42,7 +44,7 @@ from hybrid.train.word2vec import train_word2vec
 from tests.seq2seq_tiny import random_pairs, tiny_model
 from tests.tiny import tiny_config, write_conll_file
 
-TIMING = ("elapsed_s", "reward_seconds", "step_seconds", "words_per_s")
+TIMING = ("elapsed_s", "reward_seconds", "step_seconds", "words_per_s", "entries_per_s")
 PAIRS = random_pairs(40, seed=0, max_len=4)
 VOCABS = Seq2SeqVocabs.build(PAIRS)
 
@@ -94,6 +96,16 @@ def _word2vec(out: Path, resume: bool) -> dict[str, torch.Tensor]:
                       encoding="utf-8")
     config = Word2VecConfig(dim=6, epochs=2, min_count=1, sample=0.05, chunk_words=600, batch_size=64)
     train_word2vec(config, [corpus], out, resume=resume, progress=False)
+    return _model_of(out)
+
+
+def _glove(out: Path, resume: bool) -> dict[str, torch.Tensor]:
+    corpus = out.parent / "corpus.txt"
+    rng = random.Random(0)
+    corpus.write_text("\n".join(" ".join(rng.choice("abcdefgh") for _ in range(12)) for _ in range(200)) + "\n",
+                      encoding="utf-8")
+    config = GloveConfig(dim=6, epochs=2, min_count=1, window=3, step_entries=8, batch_size=4)
+    train_glove(config, [corpus], out, resume=resume, progress=False)
     return _model_of(out)
 
 
@@ -163,7 +175,8 @@ def _model_of(out: Path) -> dict[str, torch.Tensor]:
 
 TRAINERS: dict[str, Callable[[Path, bool], Any]] = {
     "tagger-crf": _tagger, "tagger-hmm": lambda out, resume: _tagger(out, resume, "hmm"), "ctc": _ctc,
-    "seq2seq": _seq2seq, "autoencoder": _autoencoder, "word2vec": _word2vec, "language-model": _language_model,
+    "seq2seq": _seq2seq, "autoencoder": _autoencoder, "word2vec": _word2vec, "glove": _glove,
+    "language-model": _language_model,
     "reinforce": _reinforce,
     "adversarial": _adversarial,
     "seqgan-oracle": _seqgan, "classifier": _classifier,
