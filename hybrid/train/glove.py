@@ -18,16 +18,16 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from hybrid.config import GloveConfig, save_json
+from hybrid.config import GloveConfig
 from hybrid.embeddings.cooccurrence import Cooccurrences, count_cooccurrences, load_cooccurrences, read_meta
-from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, read_corpus
+from hybrid.embeddings.corpus import EncodedCorpus, WordCounts
 from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
 from hybrid.embeddings.glove import GloVe, both_directions
 from hybrid.errors import ConfigError, DataFormatError
-from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.loop import Hooks, run
 from hybrid.train.rundir import claims_run_directory
-from hybrid.train.word2vec import corpus_line
+from hybrid.train.word2vec import read_training_corpus, schedule_of
 
 COUNTS = "cooccurrence"
 
@@ -103,7 +103,7 @@ class GloveTrainer(Hooks):
         save_vectors_directory(self.vectors(), out / "model", self.config, summary)
 
     def close(self) -> None:
-        """Stop the worker threads (after the run, however it ended)."""
+        """Stop the worker threads."""
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
@@ -151,22 +151,12 @@ def train_glove(config: GloveConfig, corpus: Sequence[str | Path], out_dir: str 
                 overwrite: bool = False) -> dict[str, Any]:
     """Count the vocabulary and the co-occurrences, fit; the vectors land in out_dir/model."""
     log = log or (lambda message: None)
-    if not corpus:
-        raise ConfigError("no corpus files given")
     out = Path(out_dir)
-    started = time.monotonic()
-    vocab, encoded = read_corpus(corpus, config.min_count, config.max_vocab, config.lowercase,
-                                 config.max_sentence_length)
-    log(corpus_line(vocab, encoded, config.min_count, time.monotonic() - started))
-    save_json(config, out / "config.json")
+    vocab, encoded = read_training_corpus(config, corpus, out, log)
     matrix = cooccurrences_for(config, vocab, encoded, out, resume, progress, log)
     del encoded
     trainer = GloveTrainer(config, vocab, matrix, device)
-    schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
-    try:
-        summary = run(trainer, schedule, out, resume, progress, log)
-    finally:
-        trainer.close()
+    summary = run(trainer, schedule_of(config), out, resume, progress, log)
     summary.update(vocabulary=len(vocab), cooccurrence_entries=len(matrix),
                    steps_per_epoch=-(-len(matrix) // config.step_entries))
     return summary

@@ -123,6 +123,9 @@ class Hooks:
     def finish(self, out: Path, summary: dict[str, Any], log: Log) -> None:
         """After the run (summary is written after this, so it may add keys): plots, last model."""
 
+    def close(self) -> None:
+        """Release threads or other resources; called when the run ends, however it ends."""
+
 
 def load_step_log(out_dir: str | Path) -> list[dict[str, Any]]:
     """The per-step records of a run (steps.jsonl; empty if the trainer logs no steps)."""
@@ -136,7 +139,10 @@ def run(hooks: Hooks, schedule: Schedule, out_dir: str | Path, resume: bool = Fa
         log: Log | None = None) -> dict[str, Any]:
     """Run `hooks` on `schedule` in `out_dir` (resuming from its checkpoint if asked and there);
     returns the summary."""
-    return _Run(hooks, schedule, Path(out_dir), progress, log or (lambda message: None)).run(resume)
+    try:
+        return _Run(hooks, schedule, Path(out_dir), progress, log or (lambda message: None)).run(resume)
+    finally:
+        hooks.close()
 
 
 class _Run:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hybrid.config import Word2VecConfig, save_json
+from hybrid.config import GloveConfig, Word2VecConfig, save_json
 from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, read_corpus
 from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
@@ -163,7 +163,7 @@ class Word2VecTrainer(Hooks):
         save_vectors_directory(self.vectors(), out / "model", self.config, summary)
 
     def close(self) -> None:
-        """Stop the prefetching and worker threads (after the run, however it ended)."""
+        """Stop the prefetching and worker threads."""
         self.prefetched.clear()
         self.prefetcher.shutdown(cancel_futures=True)
         if self.pool is not None:
@@ -178,10 +178,24 @@ class Word2VecTrainer(Hooks):
         self.epoch_loss, self.epoch_examples = float(state["epoch_loss"]), int(state["epoch_examples"])
 
 
-def corpus_line(vocab: WordCounts, encoded: EncodedCorpus, min_count: int, seconds: float) -> str:
-    """The log line that says what a word-vector trainer read."""
-    return (f"vocabulary {len(vocab)} words (min count {min_count}); corpus {encoded.raw_words} words, "
-            f"{len(encoded.ids)} in the vocabulary; read in {seconds:.0f} s")
+def read_training_corpus(config: Word2VecConfig | GloveConfig, corpus: Sequence[str | Path], out: Path,
+                         log: Callable[[str], None]) -> tuple[WordCounts, EncodedCorpus]:
+    """What every word-vector trainer does first: read the corpus (vocabulary, then ids), say what
+    was read, and record the settings in OUT/config.json."""
+    if not corpus:
+        raise ConfigError("no corpus files given")
+    started = time.monotonic()
+    vocab, encoded = read_corpus(corpus, config.min_count, config.max_vocab, config.lowercase,
+                                 config.max_sentence_length)
+    log(f"vocabulary {len(vocab)} words (min count {config.min_count}); corpus {encoded.raw_words} words, "
+        f"{len(encoded.ids)} in the vocabulary; read in {time.monotonic() - started:.0f} s")
+    save_json(config, out / "config.json")
+    return vocab, encoded
+
+
+def schedule_of(config: Word2VecConfig | GloveConfig) -> Schedule:
+    """A word-vector trainer's run: its epochs within its budget (no held-out data, no patience)."""
+    return Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
 
 
 @claims_run_directory
@@ -190,20 +204,10 @@ def train_word2vec(config: Word2VecConfig, corpus: Sequence[str | Path], out_dir
                    overwrite: bool = False) -> dict[str, Any]:
     """Count the vocabulary, encode the corpus, train; the vectors land in out_dir/model."""
     log = log or (lambda message: None)
-    if not corpus:
-        raise ConfigError("no corpus files given")
     out = Path(out_dir)
-    started = time.monotonic()
-    vocab, encoded = read_corpus(corpus, config.min_count, config.max_vocab, config.lowercase,
-                                 config.max_sentence_length)
-    log(corpus_line(vocab, encoded, config.min_count, time.monotonic() - started))
-    save_json(config, out / "config.json")
+    vocab, encoded = read_training_corpus(config, corpus, out, log)
     trainer = Word2VecTrainer(config, vocab, encoded, device)
-    schedule = Schedule(epochs=config.epochs, max_minutes=config.max_minutes, seed=config.seed)
-    try:
-        summary = run(trainer, schedule, out, resume, progress, log)
-    finally:
-        trainer.close()
+    summary = run(trainer, schedule_of(config), out, resume, progress, log)
     summary.update(vocabulary=len(vocab), corpus_words=encoded.raw_words, trained_words=int(len(encoded.ids)),
                    steps_per_epoch=len(trainer.chunks))
     return summary

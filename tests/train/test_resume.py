@@ -89,21 +89,23 @@ def _autoencoder(out: Path, resume: bool) -> dict[str, torch.Tensor]:
     return _model_of(out)
 
 
-def _word2vec(out: Path, resume: bool) -> dict[str, torch.Tensor]:
-    corpus = out.parent / "corpus.txt"
+def _letters(corpus: Path) -> Path:
+    """200 lines of 12 random letters: raw text for the word-vector trainers."""
     rng = random.Random(0)
     corpus.write_text("\n".join(" ".join(rng.choice("abcdefgh") for _ in range(12)) for _ in range(200)) + "\n",
                       encoding="utf-8")
+    return corpus
+
+
+def _word2vec(out: Path, resume: bool) -> dict[str, torch.Tensor]:
+    corpus = _letters(out.parent / "corpus.txt")
     config = Word2VecConfig(dim=6, epochs=2, min_count=1, sample=0.05, chunk_words=600, batch_size=64)
     train_word2vec(config, [corpus], out, resume=resume, progress=False)
     return _model_of(out)
 
 
 def _glove(out: Path, resume: bool) -> dict[str, torch.Tensor]:
-    corpus = out.parent / "corpus.txt"
-    rng = random.Random(0)
-    corpus.write_text("\n".join(" ".join(rng.choice("abcdefgh") for _ in range(12)) for _ in range(200)) + "\n",
-                      encoding="utf-8")
+    corpus = _letters(out.parent / "corpus.txt")
     config = GloveConfig(dim=6, epochs=2, min_count=1, window=3, step_entries=8, batch_size=4)
     train_glove(config, [corpus], out, resume=resume, progress=False)
     return _model_of(out)
