@@ -9,6 +9,7 @@ import click
 from cli.params import MODEL_DIR, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import GANConfig
+from hybrid.train.controls import CONTROL_HELP, CONTROLS
 
 GAN = GANConfig()  # the defaults: the CLI and the Python API run the same experiment
 
@@ -41,6 +42,8 @@ GAN = GANConfig()  # the defaults: the CLI and the Python API run the same exper
 @click.option("--d-lr", type=click.FloatRange(0, min_open=True), default=GAN.d_lr, show_default=True)
 @click.option("--baseline", type=click.Choice(["mean", "none"]), default=GAN.baseline, show_default=True,
               help="Subtract the mean reward (of the other samples, or of the batch per position), or nothing.")
+@click.option("--control", type=click.Choice(CONTROLS), default=GAN.control, show_default=True,
+              help=CONTROL_HELP + " Per-sequence rewards only (--rollouts 0).")
 @click.option("--mle-every", type=click.IntRange(0), default=GAN.mle_every, show_default=True,
               help="Add the references' cross-entropy every N g-steps (teacher forcing); 0 = never.")
 @click.option("--task-reward", default=None,
@@ -62,8 +65,8 @@ GAN = GANConfig()  # the defaults: the CLI and the Python API run the same exper
 @data_options
 @run_options
 def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_samples, pretrain_d_steps, rounds, samples,
-              batch_size, g_lr, d_lr, baseline, mle_every, task_reward, task_weight, label_smoothing, mismatched,
-              max_length, d_hidden, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,
+              batch_size, g_lr, d_lr, baseline, control, mle_every, task_reward, task_weight, label_smoothing,
+              mismatched, max_length, d_hidden, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,
               train_file, dev_file,
               resume, overwrite, quiet) -> None:
     """Fine-tune MODEL as the generator of a conditional GAN.
@@ -91,9 +94,11 @@ def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_sample
 
     if task_weight > 0 and not task_reward:
         raise click.UsageError("--task-weight needs --task-reward")
+    if control != "none" and rollouts > 0:
+        raise click.UsageError("--control acts on one reward per sequence: it needs --rollouts 0")
     config = GANConfig(rounds=rounds, g_steps=g_steps, d_steps=d_steps, d_epochs=d_epochs, d_samples=d_samples,
                        rollouts=rollouts, batch_size=batch_size, g_lr=g_lr, d_lr=d_lr, baseline=baseline,
-                       label_smoothing=label_smoothing, mismatched=mismatched, mle_every=mle_every,
+                       control=control, label_smoothing=label_smoothing, mismatched=mismatched, mle_every=mle_every,
                        pretrain_d_steps=pretrain_d_steps, eval_every=eval_every, max_minutes=max_minutes, seed=seed,
                        samples=samples, task_reward=task_reward, task_weight=task_weight, max_length=max_length)
     policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,

@@ -9,6 +9,7 @@ import click
 from cli.params import MODEL_DIR, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import ReinforceConfig
+from hybrid.train.controls import CONTROL_HELP, CONTROLS
 
 RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same experiment
 
@@ -25,6 +26,7 @@ RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same 
 @click.option("--baseline", type=click.Choice(["self-critical", "mean", "ema"]), default=RL.baseline,
               show_default=True,
               help="Greedy output's reward (SCST), leave-one-out mean of the samples, or a running mean.")
+@click.option("--control", type=click.Choice(CONTROLS), default=RL.control, show_default=True, help=CONTROL_HELP)
 @click.option("--samples", type=click.IntRange(1), default=RL.samples, show_default=True, help="Samples per input.")
 @click.option("--steps", type=click.IntRange(1), default=RL.steps, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=RL.batch_size, show_default=True, help="Inputs per step.")
@@ -41,9 +43,9 @@ RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same 
 @click.option("--seed", type=int, default=RL.seed, show_default=True)
 @data_options
 @run_options
-def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size, lr, mle_weight, entropy_weight,
-                kl_weight, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
-                resume, overwrite, quiet) -> None:
+def rl_finetune(model_dir, out_dir, reward, baseline, control, samples, steps, batch_size, lr, mle_weight,
+                entropy_weight, kl_weight, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,
+                train_file, dev_file, resume, overwrite, quiet) -> None:
     """Fine-tune MODEL with REINFORCE on a sequence-level reward.
 
     \b
@@ -61,9 +63,9 @@ def rl_finetune(model_dir, out_dir, reward, baseline, samples, steps, batch_size
     from hybrid.rewards import load_reward
     from hybrid.train.reinforce import reinforce
 
-    config = ReinforceConfig(reward=reward, baseline=baseline, samples=samples, steps=steps, batch_size=batch_size,
-                             lr=lr, mle_weight=mle_weight, entropy_weight=entropy_weight, kl_weight=kl_weight,
-                             eval_every=eval_every, max_minutes=max_minutes, seed=seed)
+    config = ReinforceConfig(reward=reward, baseline=baseline, control=control, samples=samples, steps=steps,
+                             batch_size=batch_size, lr=lr, mle_weight=mle_weight, entropy_weight=entropy_weight,
+                             kl_weight=kl_weight, eval_every=eval_every, max_minutes=max_minutes, seed=seed)
     scorer = load_reward(reward)
     policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file)
     summary = reinforce(policy, config, train, dev, out_dir, resume=resume, overwrite=overwrite,

@@ -173,6 +173,9 @@ def check_transformer_width(config: typing.Any) -> None:
                           f"multiple of its heads ({config.heads})")
 
 
+# The control runs of the sequence-level trainers (hybrid.train.controls)
+Control = typing.Literal["none", "constant", "shuffled", "zero-advantage"]
+
 # The input formats DataConfig reads; pairs: input<TAB>labels (CTC)
 DataFormat = typing.Literal["conll", "conllu", "text", "pairs"]
 
@@ -408,6 +411,7 @@ class ReinforceConfig(Checked):
     max_length: int = 60
     dev_beam: int = 1
     seed: int = 1
+    control: Control = "none"  # hybrid.train.controls
 
 
 @dataclass(frozen=True)
@@ -472,6 +476,9 @@ class GANConfig(Checked):
         super().__post_init__()
         if self.task_weight > 0 and not self.task_reward:
             raise ConfigError("GANConfig: task_weight > 0 needs a task_reward (e.g. bleu, span-f1)")
+        if self.control != "none" and self.rollouts > 0:
+            raise ConfigError(f"GANConfig: control {self.control!r} acts on one reward per sequence; it needs "
+                              "rollouts 0")
 
     rounds: int = 100
     g_steps: int = 5
@@ -499,6 +506,7 @@ class GANConfig(Checked):
     reward_scale: float = 0.01  # task rewards such as BLEU are 0..100; D's are 0..1
     max_length: int = 60  # longest sampled output
     dev_beam: int = 1  # decoding of the dev evaluation
+    control: Control = "none"  # hybrid.train.controls
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from hybrid.config import GANConfig, save_json
 from hybrid.errors import ConfigError
 from hybrid.models.discriminator import Discriminator, save_discriminator
 from hybrid.rewards import Reward, load_reward
+from hybrid.train.controls import controlled_baseline, controlled_rewards
 from hybrid.train.gan import (
     Judge,
     concat,
@@ -140,8 +141,9 @@ class AdversarialTrainer(Hooks):
             loss = token_policy_loss(policy.token_log_probs(rollout), per_token, fake.mask, config.baseline)
         else:
             rewards = d_score if task is None else (1 - config.task_weight) * d_score + config.task_weight * task
+            rewards, _ = controlled_rewards(config.control, rewards, self.generator)
             logp, _ = policy.score(rollout)
-            loss = reinforce_loss(logp, rewards, self._baseline(rewards))
+            loss = reinforce_loss(logp, rewards, controlled_baseline(config.control, rewards, self._baseline(rewards)))
         if config.mle_every and self.g_steps_done % config.mle_every == 0:
             loss = loss + policy.mle_loss(inputs)
         self.g_opt.zero_grad(set_to_none=True)

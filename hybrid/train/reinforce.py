@@ -23,6 +23,7 @@ from torch import Tensor
 from hybrid.config import ReinforceConfig, save_json
 from hybrid.errors import ConfigError
 from hybrid.rewards import Reward, load_reward
+from hybrid.train.controls import controlled_baseline, controlled_rewards
 from hybrid.train.loop import Hooks, Schedule, load_step_log, run
 from hybrid.train.protocols import Policy
 from hybrid.train.rundir import claims_run_directory
@@ -75,6 +76,8 @@ class ReinforceTrainer(Hooks):
         if config.baseline == "self-critical":
             greedy_rewards, seconds = self._rewards(policy.greedy(inputs, config.max_length), inputs, 1)
             reward_seconds += seconds
+        true_rewards = rewards
+        rewards, greedy_rewards = controlled_rewards(config.control, rewards, self.generator, greedy_rewards)
         baseline = baseline_of(config.baseline, rewards, config.samples, greedy_rewards, self.ema)
         logp, entropy = policy.score(rollout)
         shaped = rewards
@@ -82,6 +85,7 @@ class ReinforceTrainer(Hooks):
             with torch.no_grad():
                 ref_logp, _ = self.reference.score(rollout)
             shaped = rewards - config.kl_weight * (logp.detach() - ref_logp)
+        baseline = controlled_baseline(config.control, shaped, baseline)
         loss = reinforce_loss(logp, shaped, baseline) - config.entropy_weight * entropy.mean()
         if config.mle_weight > 0:
             loss = loss + config.mle_weight * policy.mle_loss(inputs)
@@ -92,8 +96,8 @@ class ReinforceTrainer(Hooks):
         self.optimizer.step()
         mean = float(rewards.mean())
         self.ema = mean if self.ema is None else config.ema_decay * self.ema + (1 - config.ema_decay) * mean
-        return {"reward_mean": mean / config.reward_scale,
-                "reward_std": float(rewards.std()) / config.reward_scale if rewards.numel() > 1 else 0.0,
+        return {"reward_mean": float(true_rewards.mean()) / config.reward_scale,  # the real reward, under a control too
+                "reward_std": float(true_rewards.std()) / config.reward_scale if rewards.numel() > 1 else 0.0,
                 "baseline_mean": float(baseline.mean()) / config.reward_scale,
                 "entropy": float(entropy.detach().mean()),
                 "loss": float(loss.detach()), "reward_seconds": round(reward_seconds, 4),

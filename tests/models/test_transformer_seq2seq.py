@@ -181,8 +181,12 @@ def test_rl_finetune_and_gan_train_drive_the_transformer(trained):
              "--dev-src", str(trained / "dev.src"), "--dev-tgt", str(trained / "dev.tgt")]
     model = str(trained / "run" / "model")
     rl = CliRunner().invoke(cli, ["rl-finetune", "--model", model, "--out", str(trained / "rl"), "--steps", "3",
-                                  "--eval-every", "3", "--batch-size", "4", "-q", *files])
+                                  "--eval-every", "3", "--batch-size", "4", "--control", "shuffled", "-q", *files])
     assert rl.exit_code == 0, rl.output
+    assert json.loads((trained / "rl" / "rl_config.json").read_text())["control"] == "shuffled"
+    refused = CliRunner().invoke(cli, ["gan-train", "--model", model, "--out", str(trained / "x"), "--rollouts", "2",
+                                       "--control", "constant", *files])
+    assert refused.exit_code == 2 and "needs --rollouts 0" in refused.output
     gan = CliRunner().invoke(cli, ["gan-train", "--model", model, "--out", str(trained / "gan"), "--rounds", "1",
                                    "--eval-every", "1", "--g-steps", "1", "--d-samples", "8", "--batch-size", "4",
                                    "--pretrain-d-steps", "1", "-q", *files])

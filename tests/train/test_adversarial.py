@@ -144,10 +144,21 @@ def test_a_tagger_trains_against_a_discriminator_of_its_tags(tmp_path):
 
 
 @pytest.mark.parametrize("bad, message", [({"samples": 0}, "samples"), ({"task_weight": 1.5}, "task_weight"),
-                                          ({"task_weight": 0.5}, "task_reward"), ({"d_samples": 0}, "d_samples")])
+                                          ({"task_weight": 0.5}, "task_reward"), ({"d_samples": 0}, "d_samples"),
+                                          ({"control": "shuffled", "rollouts": 2}, "rollouts 0")])
 def test_bad_settings_are_refused_before_any_work(tmp_path, bad, message):
     policy = _policy()
     with pytest.raises(ConfigError, match=message):
         adversarial_finetune(policy, _d(policy), PAIRS, PAIRS, GANConfig(**{**SMALL, **bad}), tmp_path / "x",
                              progress=False)
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(("control", "moves"), [("zero-advantage", False), ("constant", False), ("shuffled", True)])
+def test_controls_cut_ds_link_to_the_generator(tmp_path, control, moves):
+    """With no MLE steps, a control whose advantages are 0 leaves the generator as it was."""
+    policy = _policy()
+    start = {k: v.clone() for k, v in policy.model.state_dict().items()}
+    config = GANConfig(**{**SMALL, "control": control, "mle_every": 0})
+    adversarial_finetune(policy, _d(policy), PAIRS, PAIRS[:4], config, tmp_path / "run", progress=False)
+    assert any(not torch.equal(start[k], v) for k, v in policy.model.state_dict().items()) == moves

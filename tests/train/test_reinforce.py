@@ -126,3 +126,46 @@ def test_tagger_policy_samples_score_and_learns_accuracy(tmp_path):
     from hybrid.models.io import load_tagger
 
     assert load_tagger(tmp_path / "rl" / "model").tag_names == tagger.tag_names
+
+
+def test_controls_by_hand():
+    from hybrid.train.controls import controlled_baseline, controlled_rewards
+
+    rewards, greedy = torch.tensor([1.0, 2.0, 6.0, 3.0]), torch.tensor([5.0, 0.0])
+    generator = torch.Generator().manual_seed(0)
+    constant, constant_greedy = controlled_rewards("constant", rewards, generator, greedy)
+    torch.testing.assert_close(constant, torch.full((4,), 3.0))
+    odd, _ = controlled_rewards("constant", torch.tensor([0.1, 0.2, 0.3]), generator)
+    assert torch.equal(baseline_of("mean", odd, 3), odd)  # cancels exactly
+    torch.testing.assert_close(constant_greedy, torch.full((2,), 3.0))
+    shuffled, _ = controlled_rewards("shuffled", rewards, generator)
+    assert sorted(shuffled.tolist()) == sorted(rewards.tolist()) and not torch.equal(shuffled, rewards)
+    assert controlled_rewards("none", rewards, generator, greedy) == (rewards, greedy)
+    baseline = torch.zeros(4)
+    assert controlled_baseline("zero-advantage", rewards, baseline) is rewards
+    assert controlled_baseline("shuffled", rewards, baseline) is baseline
+    with pytest.raises(ValueError, match="unknown control"):
+        controlled_rewards("nonsense", rewards, generator)
+
+
+@pytest.mark.parametrize(("control", "baseline", "moves"), [
+    ("zero-advantage", "ema", False),  # no policy-gradient term, no MLE: nothing trains
+    ("constant", "mean", False),  # every sample the same reward: the leave-one-out advantage is 0
+    ("constant", "self-critical", False),  # greedy outputs get it too
+    ("constant", "ema", True),  # against a running mean the constant still pushes samples up
+    ("shuffled", "mean", True),
+    ("none", "mean", True),
+])
+def test_controls_cut_the_rewards_link_to_the_outputs(tmp_path, control, baseline, moves):
+    policy = Seq2SeqPolicy(tiny_model(VOCABS, 0))
+    start = {k: v.clone() for k, v in policy.model.state_dict().items()}
+    config = ReinforceConfig(baseline=baseline, control=control, samples=3, lr=0.03, batch_size=8, steps=3,
+                             eval_every=3, max_length=5)
+    summary = reinforce(policy, config, PAIRS, PAIRS[:5], tmp_path, progress=False,
+                        reward=CallableReward(_w1_share, "tests:w1"))
+    changed = any(not torch.equal(start[k], v) for k, v in policy.model.state_dict().items())
+    assert changed == moves
+    log = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
+    assert len(log) == 3 and summary["steps_run"] == 3
+    if control == "constant":  # the log keeps the real reward, not the control's
+        assert any(record["reward_std"] > 0 for record in log)
