@@ -19,6 +19,7 @@ from cli.lm_train import lm_train
 from cli.rl_finetune import rl_finetune
 from cli.seq2seq import seq2seq
 from cli.tag import tag
+from cli.temperature_sweep import temperature_sweep
 from cli.train import train
 from hybrid import __version__
 from hybrid.errors import HybridError
@@ -83,7 +84,7 @@ def cli() -> None:
 
 
 for command in (train, tag, evaluate, info, induce, seq2seq, generate, encode, rl_finetune, gan_train, lm_train,
-                classify, embed):
+                classify, embed, temperature_sweep):
     cli.add_command(command)
 
 

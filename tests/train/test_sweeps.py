@@ -1,0 +1,62 @@
+"""Temperature sweeps: near-zero temperature gives greedy outputs (every sample the same: pairwise
+BLEU 100, BLEU the greedy output's), higher temperatures give more diverse samples, bad settings
+are refused, and the CLI draws the curves."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from hybrid.data.parallel import Seq2SeqVocabs
+from hybrid.errors import ConfigError
+from hybrid.models.seq2seq_io import save_seq2seq_as_is
+from hybrid.train.policies import Seq2SeqPolicy
+from hybrid.train.sweeps import corpus_bleu, temperature_sweep
+from tests.seq2seq_tiny import random_pairs, tiny_model
+
+PAIRS = random_pairs(30, seed=2, max_len=5)
+VOCABS = Seq2SeqVocabs.build(PAIRS)
+
+
+def test_a_cold_sweep_is_greedy_and_heat_brings_diversity():
+    policy = Seq2SeqPolicy(tiny_model(VOCABS, 0, scale=3.0))
+    cold, hot = temperature_sweep(policy, PAIRS, [1e-4, 3.0], samples=3, max_length=6, batch_size=7)
+    assert cold["pairwise_bleu"] == pytest.approx(100.0)
+    greedy = policy.greedy(PAIRS, 6)
+    assert cold["bleu"] == pytest.approx(corpus_bleu(greedy, policy.references(PAIRS)))
+    assert hot["pairwise_bleu"] < 50.0 and hot["temperature"] == 3.0
+
+
+@pytest.mark.parametrize(("settings", "message"), [({"samples": 1}, "at least 2 samples"),
+                                                   ({"temperatures": [0.0]}, "temperatures must be > 0")])
+def test_bad_settings_are_refused(settings, message):
+    policy = Seq2SeqPolicy(tiny_model(VOCABS, 0))
+    with pytest.raises(ConfigError, match=message):
+        temperature_sweep(policy, PAIRS, **{"temperatures": [1.0], **settings})
+
+
+def test_the_cli_draws_one_curve_per_model(tmp_path):
+    for name, seed in (("a", 0), ("b", 1)):
+        save_seq2seq_as_is(tiny_model(VOCABS, seed, scale=2.0), tmp_path / name)
+    (tmp_path / "src").write_text("\n".join(" ".join(p.inputs) for p in PAIRS) + "\n", encoding="utf-8")
+    (tmp_path / "ref").write_text("\n".join(" ".join(p.labels) for p in PAIRS) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["temperature-sweep", "--model", str(tmp_path / "a"), "--model",
+                                      str(tmp_path / "b"), "--label", "MLE", "--label", "RL", "--src",
+                                      str(tmp_path / "src"), "--ref", str(tmp_path / "ref"), "--temperatures",
+                                      "0.5,1.5", "--samples", "2", "--max-sentences", "10", "--out",
+                                      str(tmp_path / "s.png"), "--json", str(tmp_path / "s.json"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    curves = json.loads((tmp_path / "s.json").read_text())["curves"]
+    assert list(curves) == ["MLE", "RL"] and [p["temperature"] for p in curves["RL"]] == [0.5, 1.5]
+    bad = CliRunner().invoke(cli, ["temperature-sweep", "--model", str(tmp_path / "a"), "--label", "x", "--label",
+                                   "y", "--src", str(tmp_path / "src"), "--ref", str(tmp_path / "ref"), "--out",
+                                   str(tmp_path / "t.png")])
+    assert bad.exit_code == 2 and "2 --label for 1 --model" in bad.output
+    cold = CliRunner().invoke(cli, ["temperature-sweep", "--model", str(tmp_path / "a"), "--src",
+                                    str(tmp_path / "src"), "--ref", str(tmp_path / "ref"), "--temperatures", "0,1",
+                                    "--out", str(tmp_path / "t.png")])
+    assert cold.exit_code == 2 and "temperatures > 0" in cold.output
