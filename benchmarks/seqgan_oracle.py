@@ -6,6 +6,11 @@ same shape is trained on them by maximum likelihood, then adversarially (policy 
 discriminator's Monte Carlo rollout rewards). Quality is the oracle's NLL per token of 10,000
 generated sequences (lower is better). The paper: random 10.310, MLE 9.038, SeqGAN 8.736.
 
+Then both generators are swept across sampling temperatures (hybrid.train.sweeps.oracle_sweep):
+quality (oracle NLL of samples) against coverage (NLL of held-out oracle data at the same
+temperature), in OUT/seedS/result.json and sweep.png; benchmarks/oracle_curves.py draws
+several runs (seeds, controls) on one PNG.
+
     python benchmarks/seqgan_oracle.py --seed 1 --out runs/seqgan-oracle
 """
 
@@ -26,6 +31,12 @@ from hybrid.train.adversarial import adversarial_finetune
 from hybrid.train.language_model import LanguageModelTrainer
 from hybrid.train.loop import Schedule, run
 from hybrid.train.policies import FixedLengthLMPolicy, sample_fixed_length
+from hybrid.train.sweeps import oracle_sweep, plot_sweeps
+
+# the oracle sweep's axes: lower-left is better (samples the oracle likes, data the model covers)
+ORACLE_AXES = {"x": "held_out_nll", "y": "oracle_nll",
+               "x_label": "NLL of held-out oracle data (coverage; lower better)",
+               "y_label": "oracle NLL of samples (quality; lower better)"}
 
 
 def oracle_nll(oracle: LanguageModel, g: LanguageModel, n: int, length: int, seed: int) -> float:
@@ -63,6 +74,8 @@ def main() -> None:
     ap.add_argument("--from-mle", metavar="PT", help="start from a saved MLE generator (OUT/seedS/mle.pt of a run "
                     "with the same seed and settings) instead of training one")
     ap.add_argument("--tag", default="", help="suffix of the output folder")
+    ap.add_argument("--temperatures", default="0.7,0.8,0.9,1.0,1.1,1.2,1.35",
+                    help="the sweep's sampling temperatures, separated by commas")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/seqgan-oracle")
     args = ap.parse_args()
@@ -111,9 +124,16 @@ def main() -> None:
                                    log=lambda m: print("  " + m, flush=True), judge=constant)
     rows["adversarial"] = nll(g)
     rows["mle (same generator, re-measured)"] = nll(mle_model)
+    torch.save(g.state_dict(), out / "adversarial.pt")
+    held_out = sample_fixed_length(oracle, args.samples, args.length, generator=torch.Generator().manual_seed(54321))
+    temperatures = [float(t) for t in args.temperatures.split(",")]
+    sweep = {name: oracle_sweep(oracle, model, held_out, temperatures, samples=args.eval_samples)
+             for name, model in (("mle", mle_model), ("adversarial", g))}
+    plot_sweeps(sweep, out / "sweep.png", f"oracle, seed {args.seed}", **ORACLE_AXES)
     result = {"seed": args.seed, "oracle_nll": rows, "mle_minutes": round(mle_minutes, 1),
               "adversarial_minutes": round((time.monotonic() - t0) / 60, 1), "rounds": summary["steps_run"],
               "total_minutes": round((time.monotonic() - started) / 60, 1), "settings": vars(args),
+              "control": args.control, "sweep": sweep,
               "paper": {"random": 10.310, "mle": 9.038, "schedule sampling": 8.985, "pg-bleu": 8.946, "seqgan": 8.736}}
     atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
     print(f"\n{'generator':<14} {'oracle NLL':>10}   (paper)")

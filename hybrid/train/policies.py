@@ -446,10 +446,11 @@ class FixedLengthLMPolicy(_LanguageModelPolicyBase):
         atomic_write_text(directory / "training.json", json.dumps(training, indent=2) + "\n")
 
 
-def sample_fixed_length(model: LanguageModel, n: int, length: int, generator: torch.Generator | None = None) -> Tensor:
+def sample_fixed_length(model: LanguageModel, n: int, length: int, generator: torch.Generator | None = None,
+                        temperature: float = 1.0) -> Tensor:
     """(n, length) token ids sampled from `model` (no end token): SeqGAN's oracle data."""
     device = next(model.parameters()).device
     with torch.no_grad():
         out = sample(model, EmptyMemory.of(n, device), bos=model.bos, eos=-1, pad=model.pad, max_length=length,
-                     generator=generator)
+                     temperature=temperature, generator=generator)
     return out.tokens

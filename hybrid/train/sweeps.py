@@ -8,6 +8,11 @@ quality is the mean corpus BLEU of the k sample sets against the references, div
 pairwise BLEU of the sample sets among themselves (Shen et al. 2019: the mean corpus BLEU of
 set i against set j over ordered pairs i != j; 100 = every sample the same, lower = more
 diverse).
+
+For SeqGAN's synthetic oracle (an unconditional generator of fixed-length sequences): quality
+is the oracle's NLL per token of the samples at temperature t, diversity the NLL per token of
+held-out oracle data under the model's own distribution at t (softmax(logits / t)): a model that
+sharpens covers less of the oracle's data, and this figure says so where the first cannot.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 import torch
 
 from hybrid.errors import ConfigError
+from hybrid.models.language_model import LanguageModel
 from hybrid.train.protocols import Policy
 
 
@@ -62,9 +68,39 @@ def temperature_sweep(policy: Policy, inputs: Sequence[Any], temperatures: Seque
     return points
 
 
-def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | Path, title: str = "") -> Path:
-    """One curve per model on quality (BLEU, up) against diversity (pairwise BLEU, left is more
-    diverse), each point labelled with its temperature; PNG."""
+def oracle_sweep(oracle: LanguageModel, model: LanguageModel, held_out: torch.Tensor, temperatures: Sequence[float],
+                 samples: int = 2000, seed: int = 12345, batch_size: int = 500) -> list[dict[str, float]]:
+    """One point per temperature: {"temperature", "oracle_nll" (quality: the oracle's NLL per token
+    of `samples` sequences drawn at the temperature, as long as held_out's), "held_out_nll"
+    (diversity: the NLL per token of held_out (N, L) under softmax(logits / temperature))}."""
+    from hybrid.train.policies import sample_fixed_length
+
+    length = held_out.shape[1]
+    points = []
+    for temperature in temperatures:
+        if not temperature > 0:
+            raise ConfigError(f"temperatures must be > 0, got {temperature}")
+        generator = torch.Generator().manual_seed(seed)
+        quality = covered = 0.0
+        with torch.no_grad():
+            for start in range(0, samples, batch_size):
+                drawn = sample_fixed_length(model, min(batch_size, samples - start), length, generator, temperature)
+                quality -= float(oracle.token_log_probs(drawn).sum())
+            for start in range(0, len(held_out), batch_size):
+                tokens = held_out[start : start + batch_size]
+                logp = torch.log_softmax(model(tokens).float() / temperature, -1)
+                covered -= float(logp.gather(2, tokens.unsqueeze(-1)).sum())
+        points.append({"temperature": float(temperature), "oracle_nll": quality / (samples * length),
+                       "held_out_nll": covered / held_out.numel()})
+    return points
+
+
+def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | Path, title: str = "",
+                x: str = "pairwise_bleu", y: str = "bleu",
+                x_label: str = "pairwise BLEU among samples (lower: more diverse)",
+                y_label: str = "BLEU against the references (quality)") -> Path:
+    """One curve per model of figure `y` against figure `x` (by default quality, BLEU, against
+    diversity, pairwise BLEU), each point labelled with its temperature; PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,13 +108,12 @@ def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | Path, tit
 
     figure, axes = plt.subplots(figsize=(6.4, 4.8))
     for name, points in curves.items():
-        xs, ys = [p["pairwise_bleu"] for p in points], [p["bleu"] for p in points]
+        xs, ys = [p[x] for p in points], [p[y] for p in points]
         axes.plot(xs, ys, marker="o", label=name)
         for p in points:
-            axes.annotate(f"{p['temperature']:g}", (p["pairwise_bleu"], p["bleu"]), textcoords="offset points",
-                          xytext=(4, 4), fontsize=7)
-    axes.set_xlabel("pairwise BLEU among samples (lower: more diverse)")
-    axes.set_ylabel("BLEU against the references (quality)")
+            axes.annotate(f"{p['temperature']:g}", (p[x], p[y]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
     axes.set_title(title or "quality against diversity; points labelled with the temperature")
     axes.grid(alpha=0.3)
     axes.legend()

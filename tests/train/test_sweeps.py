@@ -60,3 +60,20 @@ def test_the_cli_draws_one_curve_per_model(tmp_path):
                                     str(tmp_path / "src"), "--ref", str(tmp_path / "ref"), "--temperatures", "0,1",
                                     "--out", str(tmp_path / "t.png")])
     assert cold.exit_code == 2 and "temperatures > 0" in cold.output
+
+
+def test_the_oracle_sweep_of_the_oracle_itself():
+    """Model = oracle at temperature 1: both NLLs estimate the oracle's entropy per token; colder
+    samples score better under the oracle while the held-out data scores worse."""
+    import torch
+
+    from hybrid.models.language_model import LanguageModel
+    from hybrid.train.policies import sample_fixed_length
+    from hybrid.train.sweeps import oracle_sweep
+
+    torch.manual_seed(0)
+    oracle = LanguageModel(9, 8, 8, bos=8).init_normal_(1.0).eval()
+    held_out = sample_fixed_length(oracle, 1500, 6, torch.Generator().manual_seed(1))
+    cold, warm = oracle_sweep(oracle, oracle, held_out, [0.5, 1.0], samples=1500, batch_size=400)
+    assert warm["oracle_nll"] == pytest.approx(warm["held_out_nll"], rel=0.05)
+    assert cold["oracle_nll"] < warm["oracle_nll"] - 0.1 and cold["held_out_nll"] > warm["held_out_nll"] + 0.1
