@@ -77,6 +77,8 @@ def main() -> None:
     ap.add_argument("--word-dim", type=int, default=100)
     ap.add_argument("--hidden-size", type=int, default=150)
     ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--word-dropout", type=float, default=0.0,
+                    help="leave each training word out with this probability")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=30)
@@ -100,7 +102,7 @@ def main() -> None:
                                     dropout=args.dropout, pooling=args.pooling, embeddings=args.embeddings),
         train=ClassifierTrainConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                                     patience=args.patience, max_minutes=args.max_minutes,
-                                    dev_fraction=args.dev_fraction, seed=args.seed))
+                                    dev_fraction=args.dev_fraction, word_dropout=args.word_dropout, seed=args.seed))
     if args.refit_from:
         refit(args, config, Path(args.refit_from))
         return

@@ -44,6 +44,8 @@ def classify() -> None:
 @click.option("--lowercase", is_flag=True, help="Lowercase words before looking them up.")
 @click.option("--class-weights", type=click.Choice(["none", "balanced"]), default=TRAIN.class_weights,
               show_default=True, help="balanced: rare classes weigh more in the loss.")
+@click.option("--word-dropout", type=click.FloatRange(0, 1, max_open=True), default=TRAIN.word_dropout,
+              show_default=True, help="Leave each training word out with this probability (a regulariser).")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=TRAIN.lr, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=TRAIN.batch_size, show_default=True)
 @click.option("--epochs", type=click.IntRange(1), default=TRAIN.epochs, show_default=True)
@@ -53,9 +55,8 @@ def classify() -> None:
 @click.option("--device", type=DEVICE, default="cpu", show_default=True)
 @run_options
 def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, positions, attention_dropout, pooling,
-          word_dim, hidden_size, num_layers, dropout,
-          embeddings, lowercase, class_weights, lr, batch_size, epochs, patience, max_minutes, seed, device,
-          overwrite, resume, quiet) -> None:
+          word_dim, hidden_size, num_layers, dropout, embeddings, lowercase, class_weights, word_dropout, lr,
+          batch_size, epochs, patience, max_minutes, seed, device, overwrite, resume, quiet) -> None:
     """Train a classifier; the best model (by dev accuracy) is saved to OUT/model.
 
     \b
@@ -71,7 +72,7 @@ def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, 
                                     dropout=dropout, pooling=pooling, lowercase=lowercase, embeddings=embeddings),
         train=ClassifierTrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, patience=patience,
                                     max_minutes=max_minutes, dev_fraction=dev_fraction, class_weights=class_weights,
-                                    seed=seed))
+                                    word_dropout=word_dropout, seed=seed))
     summary = train_classifier(config, train_file, out_dir, dev_file, resume=resume, overwrite=overwrite,
                                progress=not quiet, log=click.echo, device=device)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))

@@ -549,6 +549,7 @@ class ClassifierTrainConfig(Checked):
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "lr": POSITIVE, "batch_size": COUNT, "epochs": COUNT, "patience": COUNT, "max_minutes": POSITIVE,
         "clip_norm": NON_NEGATIVE, "dev_fraction": Range(0, 1, low_open=True, high_open=True),
+        "word_dropout": Range(0, 1, high_open=True),
     }
 
     lr: float = 1e-3
@@ -559,6 +560,7 @@ class ClassifierTrainConfig(Checked):
     clip_norm: float = 5.0
     dev_fraction: float = 0.1
     class_weights: typing.Literal["none", "balanced"] = "none"  # balanced: n / (classes x count of the class)
+    word_dropout: float = 0.0  # each training word left out with this probability (Iyyer et al. 2015)
     seed: int = 1
 
 

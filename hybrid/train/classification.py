@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from hybrid.config import ClassifierConfig, save_json
 from hybrid.data.batching import length_sorted_batches
 from hybrid.data.labelled import Labelled, read_labelled
 from hybrid.data.lines import nonempty
+from hybrid.data.noise import add_noise
 from hybrid.encoders import load_word_vectors
 from hybrid.errors import CheckpointError, ConfigError
 from hybrid.metrics import classification_scores
@@ -57,6 +59,10 @@ class ClassifierTrainer(Hooks):
 
     def step(self, item: list[Labelled], step: int, epoch: int) -> dict[str, float]:
         self.model.train()
+        if self.config.train.word_dropout > 0:  # words left out, drawn from the step's own seed (resumes alike)
+            generator = torch.Generator().manual_seed(self.config.train.seed * 1_000_003 + step)
+            item = [replace(e, tokens=add_noise(e.tokens, self.config.train.word_dropout, 0, generator))
+                    for e in item]
         ids, mask, labels = self.model.vocabs.encode(item)
         assert labels is not None  # training examples have labels (the reader requires them)
         loss = self.model.loss(ids.to(self.device), mask.to(self.device), labels.to(self.device), self.weights)

@@ -164,7 +164,7 @@ def _classifier(out: Path, resume: bool) -> dict[str, torch.Tensor]:
 
     data = write_labelled(out.parent / "labelled.txt", 60)
     config = ClassifierConfig(model=ClassifierModelConfig(word_dim=8, hidden_size=8, attention_size=4, dropout=0.2),
-                              train=ClassifierTrainConfig(epochs=3, batch_size=8))
+                              train=ClassifierTrainConfig(epochs=3, batch_size=8, word_dropout=0.2))
     train_classifier(config, data, out, resume=resume, progress=False)
     return _model_of(out)
 
