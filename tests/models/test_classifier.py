@@ -97,3 +97,25 @@ def test_training_learns_the_cue_word_and_saves_a_model_that_loads_alike(tmp_pat
     save_classifier(model, tmp_path / "copy")
     again = load_classifier(tmp_path / "copy")
     assert again.predict(examples) == model.predict(examples)
+
+
+def test_word_dropout_changes_what_trains_and_still_learns(tmp_path, monkeypatch):
+    """The batches the model sees lose words (never all of a sentence); the cue is still learnt."""
+    from hybrid.train import classification
+
+    seen: list[int] = []
+    encode = classification.ClassifierVocabs.encode
+
+    def counting(self, examples, *args, **kwargs):
+        seen.extend(len(e.tokens) for e in examples)
+        return encode(self, examples, *args, **kwargs)
+
+    monkeypatch.setattr(classification.ClassifierVocabs, "encode", counting)
+    data = write_labelled(tmp_path / "train.txt", 160)
+    config = ClassifierConfig(model=ClassifierModelConfig(word_dim=16, hidden_size=16, attention_size=8, dropout=0.1),
+                              train=ClassifierTrainConfig(epochs=6, batch_size=16, lr=0.01, word_dropout=0.3))
+    summary = train_classifier(config, data, tmp_path / "run", progress=False)
+    assert summary["best_dev"] >= 85.0, summary["history"]
+    total = sum(len(e.tokens) for e in read_labelled(data))
+    # 6 epochs over 90% of the words less 30%, and 6 evaluations of the other 10%: about 4.4 x total (6 x without)
+    assert 0 < min(seen) and sum(seen) < 5.0 * total
