@@ -6,10 +6,9 @@ import json
 
 import click
 
-from cli.params import MODEL_DIR, run_options
+from cli.params import CONTROL_HELP, MODEL_DIR, run_options
 from cli.policy_data import data_options, load_policy
-from hybrid.config import GANConfig
-from hybrid.train.controls import CONTROL_HELP, CONTROLS
+from hybrid.config import CONTROLS, GANConfig
 
 GAN = GANConfig()  # the defaults: the CLI and the Python API run the same experiment
 

@@ -178,3 +178,8 @@ def transformer_options(defaults: Any = None) -> Callable[[F], F]:
         return command
 
     return decorate
+
+
+CONTROL_HELP = ("A control run: constant (every output gets the batch's mean reward), shuffled (rewards "
+                "permuted among the batch's outputs) or zero-advantage (no policy-gradient term; the rest "
+                "trains as usual). Compare its result with the real run's.")

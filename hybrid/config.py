@@ -175,6 +175,7 @@ def check_transformer_width(config: typing.Any) -> None:
 
 # The control runs of the sequence-level trainers (hybrid.train.controls)
 Control = typing.Literal["none", "constant", "shuffled", "zero-advantage"]
+CONTROLS: tuple[str, ...] = typing.get_args(Control)
 
 # The input formats DataConfig reads; pairs: input<TAB>labels (CTC)
 DataFormat = typing.Literal["conll", "conllu", "text", "pairs"]

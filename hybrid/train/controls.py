@@ -11,17 +11,10 @@ cut, so that what a trainer gains can be told from what any update of its kind w
 
 from __future__ import annotations
 
-import typing
-
 import torch
 from torch import Tensor
 
-from hybrid.config import Control
-
-CONTROLS: tuple[str, ...] = typing.get_args(Control)
-CONTROL_HELP = ("A control run: constant (every output gets the batch's mean reward), shuffled (rewards "
-                "permuted among the batch's outputs) or zero-advantage (no policy-gradient term; the rest "
-                "trains as usual). Compare its result with the real run's.")
+from hybrid.config import CONTROLS
 
 
 def controlled_rewards(control: str, rewards: Tensor, generator: torch.Generator,

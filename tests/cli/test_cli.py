@@ -62,7 +62,7 @@ def test_help_lists_the_commands():
     commands = result.stdout[result.stdout.index("Commands:"):].split("\n")[1:]
     assert {line.split()[0] for line in commands if line.strip()} == {
         "train", "tag", "evaluate", "info", "induce", "seq2seq", "generate", "encode", "rl-finetune", "gan-train",
-        "lm-train", "classify", "embed"}
+        "lm-train", "classify", "embed", "temperature-sweep"}
     assert run("-h").stdout == result.stdout
 
 
