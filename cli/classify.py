@@ -6,7 +6,7 @@ import json
 
 import click
 
-from cli.params import DEVICE, ENCODERS, MODEL_DIR, run_options, transformer_options
+from cli.params import DEVICE, ENCODERS, MODEL_DIR, echo_summary, run_options, transformer_options
 from hybrid.config import ClassifierModelConfig, ClassifierTrainConfig
 
 FILE = click.Path(exists=True, dir_okay=False)
@@ -75,7 +75,7 @@ def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, 
                                     word_dropout=word_dropout, seed=seed))
     summary = train_classifier(config, train_file, out_dir, dev_file, resume=resume, overwrite=overwrite,
                                progress=not quiet, log=click.echo, device=device)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    echo_summary(summary)
 
 
 @classify.command("predict")

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from cli.params import DEVICE, run_options
+from cli.params import DEVICE, echo_summary, run_options
 from hybrid.config import GloveConfig, Word2VecConfig
 
 W2V, GLOVE = Word2VecConfig(), GloveConfig()  # the defaults: the CLI and the Python API train alike
@@ -111,7 +111,7 @@ def train(corpus, out_dir, model, threads, device, resume, overwrite, quiet, **s
 
         summary = train_word2vec(Word2VecConfig(model=model, **given), list(corpus), out_dir, resume=resume,
                                  overwrite=overwrite, progress=not quiet, log=click.echo, device=device)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    echo_summary(summary)
 
 
 def _load(path: str):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from cli.params import CONTROL_HELP, MODEL_DIR, run_options
+from cli.params import CONTROL_HELP, MODEL_DIR, echo_summary, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import CONTROLS, GANConfig
 
@@ -111,4 +109,4 @@ def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_sample
         raise click.UsageError(str(exc)) from None
     summary = adversarial_finetune(policy, d, train, dev, config, out_dir, resume=resume, overwrite=overwrite,
                                    progress=not quiet, log=click.echo)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    echo_summary(summary)

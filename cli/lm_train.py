@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from cli.params import run_options
+from cli.params import echo_summary, run_options
 from hybrid.config import LanguageModelConfig
 
 FILE = click.Path(exists=True, dir_okay=False)
@@ -58,4 +56,4 @@ def lm_train(train_file, dev_file, out_dir, embedding_dim, hidden_size, layers, 
     model = TextLanguageModel.build(config, [p.inputs for p in train])
     summary = train_language_model(model, train, dev, out_dir, progress=not quiet, log=click.echo, resume=resume,
                                    overwrite=overwrite)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    echo_summary(summary)

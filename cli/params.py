@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -9,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from hybrid.errors import ModelLoadError
+from hybrid.train.world import launched
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,9 +132,48 @@ MODEL_DIR = ModelDirType()
 FORMATS = click.Choice(["conll", "conllu", "text"])
 
 
+def _relaunch(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """--nproc N > 1 outside torchrun: run this same command line as N processes under torchrun
+    (one machine, `--standalone`) and exit with its status."""
+    if value is None or value <= 1 or "WORLD_SIZE" in os.environ:
+        return value
+    args = _without_nproc(sys.argv[1:])
+    if not args or args[0] not in ctx.command_path.split()[1:]:
+        raise click.UsageError("--nproc relaunches the command line it came on: run hybrid from a shell "
+                               "(or use torchrun yourself)")
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={value}"]
+    status = subprocess.call([*launcher, "-m", "cli", *args])
+    ctx.exit(status)
+    return value  # not reached
+
+
+def _without_nproc(args: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
+
+
+def echo_summary(summary: dict[str, Any]) -> None:
+    """A trainer's summary (its history left out) on stdout, once: by rank 0 of a distributed run."""
+    if launched().main:
+        click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+
+
 def run_options(command: F) -> F:
-    """--overwrite, --resume and --quiet: how every trainer treats its run directory and terminal."""
+    """--overwrite, --resume, --quiet and --nproc: how every trainer treats its run directory, its
+    terminal and its processes."""
     for option in reversed([
+        click.option("--nproc", type=click.IntRange(1), default=None, is_eager=True, callback=_relaunch,
+                     expose_value=False,
+                     help="Train with N processes on this machine (torchrun, gloo on CPU, NCCL on CUDA): "
+                          "each takes batch-size examples of every step's global batch. For several "
+                          "machines run torchrun yourself (docs/scaling.md)."),
         click.option("--overwrite", is_flag=True,
                      help="Start over in an --out that holds a previous run (its model, logs and checkpoint "
                           "are replaced). Without it (or --resume) such an --out is refused."),

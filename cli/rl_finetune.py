@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from cli.params import CONTROL_HELP, MODEL_DIR, run_options
+from cli.params import CONTROL_HELP, MODEL_DIR, echo_summary, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import CONTROLS, ReinforceConfig
 
@@ -69,4 +67,4 @@ def rl_finetune(model_dir, out_dir, reward, baseline, control, samples, steps, b
     policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file)
     summary = reinforce(policy, config, train, dev, out_dir, resume=resume, overwrite=overwrite,
                         progress=not quiet, log=click.echo, reward=scorer)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    echo_summary(summary)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import click
 
-from cli.params import DEVICE, run_options
+from cli.params import DEVICE, echo_summary, run_options
 
 # option name -> (config section, field); unset options keep the --config / default value
 OVERRIDES = {
@@ -143,4 +142,4 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
     summary = train_seq2seq(config, train_pairs, dev_pairs, out_dir,
                             resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo,
                             device=device)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    echo_summary(summary)

@@ -7,15 +7,12 @@ from pathlib import Path
 
 import click
 
-from cli.params import FORMATS, MODEL_DIR, load_chain_tagger, load_ctc_model
-
-ENGINES = ("auto", "torch", "onnx")
-# the word column of each input format where it is not the model's training format
-WORD_COLUMNS: dict[str, int | str] = {"text": 0, "conll": 0, "conllu": "form"}
+from cli.params import FORMATS, MODEL_DIR, load_ctc_model
+from hybrid.runtime.engines import ENGINES
 
 
 @click.command()
-@click.argument("input_file", metavar="[INPUT|-]", default="-", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("inputs", metavar="[INPUT|-]...", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("--model", "-m", type=MODEL_DIR, default=None,
               help="Model directory. Default: the bundled English UPOS tagger.")
 @click.option("--format", "fmt", type=FORMATS, default=None,
@@ -27,26 +24,46 @@ WORD_COLUMNS: dict[str, int | str] = {"text": 0, "conll": 0, "conllu": "form"}
                    "'# k-best scores:' comment line before each sentence.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
               help="Sentences per batch.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default="-",
+@click.option("--output", "-o", type=click.Path(), default="-",
               help="Write here instead of standard output. The file is replaced only when tagging "
-                   "succeeds; it may not be the input.")
+                   "succeeds; it may not be the input. With --ray: a folder, one output per input.")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               envvar=["HYBRID_ENGINE", "HYBRID_TAG_ENGINE"],
               help="onnx: ONNX Runtime, no torch import (fast start; k = 1 and crf/softmax/hmm "
                    "layers). torch: the torch model. auto: onnx when onnxruntime is installed and "
                    "the model and k allow it, else torch. Env: HYBRID_ENGINE.")
-def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output: str, engine: str) -> None:
+@click.option("--ray", "use_ray", is_flag=True,
+              help="Tag the INPUT files on a Ray cluster (pip install 'hybrid[ray]'): workers load the "
+                   "model once each; OUTPUT is a folder that gets one file per input, in input order.")
+@click.option("--ray-address", default=None, envvar=["RAY_ADDRESS", "HYBRID_TAG_RAY_ADDRESS"],
+              help="With --ray: a running cluster (auto, ray://HOST:10001); default: start one on this "
+                   "machine. Env: RAY_ADDRESS.")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="With --ray: tagging workers (each loads the model once).  [default: Ray's choice]")
+def tag(inputs: tuple[str, ...], model, fmt: str | None, k: int, batch_size: int, output: str, engine: str,
+        use_ray: bool, ray_address: str | None, workers: int | None) -> None:
     """Tag INPUT (or standard input) with a trained model.
 
     \b
     echo "The quick brown fox jumps over the lazy dog ." | hybrid tag
     hybrid tag --model runs/chunker/model --format conll test.txt > tagged.txt
+    hybrid tag --ray --workers 8 --model runs/pos/model part-*.txt --output tagged/
     Input is read and written in streaming batches, so files larger than memory work.
     """
+    if use_ray:
+        _tag_on_ray(inputs, model, fmt, k, batch_size, output, engine, ray_address, workers)
+        return
+    if workers is not None or ray_address is not None:
+        raise click.UsageError("--workers and --ray-address go with --ray")
+    if len(inputs) > 1:
+        raise click.UsageError(f"{len(inputs)} inputs: tag one at a time, or several at once with --ray")
+    input_file = inputs[0] if inputs else "-"
     from hybrid.data.batching import chunked, prefetched
     from hybrid.data.readers import read_sentences
     from hybrid.data.writers import atomic_text_output, format_tagged
+    from hybrid.errors import ConfigError
     from hybrid.models.directory import default_model_path, read_config
+    from hybrid.runtime.engines import WORD_COLUMNS, input_format
 
     check_output(output, input_file)
     directory = model if model is not None else default_model_path()
@@ -57,13 +74,10 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
     data = config.data
     encode, predict = load_engine(directory, config.model, choose_engine(engine, config.model, k, directory),
                                   k, batch_size)
-    if fmt is None:
-        fmt = data.format if data.feature_columns else "text"
-    if data.feature_columns and fmt == "text":
-        raise click.UsageError(
-            f"this model reads feature columns {list(data.feature_columns)} besides the words; "
-            "give it CoNLL or CoNLL-U input with those columns (--format conll|conllu)"
-        )
+    try:
+        fmt = input_format(data, fmt)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     # The model's word column holds for input in its training format; other formats use their own
     # (a CoNLL-U model reads 'form', which is no CoNLL column index).
     word_column = data.word_column if fmt == data.format else WORD_COLUMNS[fmt]
@@ -84,6 +98,22 @@ def tag(input_file: str, model, fmt: str | None, k: int, batch_size: int, output
                 parts.append(format_tagged(sentence, columns))
             out.write("".join(parts))
             out.flush()
+
+
+def _tag_on_ray(inputs: tuple[str, ...], model, fmt: str | None, k: int, batch_size: int, output: str,
+                engine: str, address: str | None, workers: int | None) -> None:
+    if not inputs or "-" in inputs:
+        raise click.UsageError("--ray tags files: give INPUT paths (standard input cannot be shared out)")
+    if k != 1:
+        raise click.UsageError("--ray prints the best tags only (--k 1)")
+    if output == "-":
+        raise click.UsageError("--ray writes one file per input: give --output FOLDER")
+    if Path(output).exists() and not Path(output).is_dir():
+        raise click.UsageError(f"--output {output}: with --ray it must be a folder")
+    from hybrid.integrations.ray import tag_files
+
+    for path in tag_files(inputs, output, model, fmt, engine, batch_size, address, workers):
+        click.echo(f"wrote {path}", err=True)
 
 
 def _tag_ctc(directory, input_file: str, k: int, batch_size: int, output: str) -> None:
@@ -111,6 +141,8 @@ def check_output(output: str, input_file: str) -> None:
     if output == "-":
         return
     path = Path(output)
+    if path.is_dir():
+        raise click.UsageError(f"--output {output} is a folder: give a file (a folder goes with --ray)")
     if input_file != "-" and Path(input_file).exists() and path.exists() and os.path.samefile(path, input_file):
         raise click.UsageError(f"--output {output} is the input file: tagging it would destroy it")
     if not path.parent.resolve().is_dir():
@@ -119,30 +151,17 @@ def check_output(output: str, input_file: str) -> None:
 
 def choose_engine(engine: str, model, k: int, directory=None) -> str:
     """'onnx' or 'torch' for --engine `engine`; auto falls back to torch, an explicit onnx says why not."""
-    from hybrid.runtime import onnxruntime_available, unsupported
+    from hybrid.errors import ConfigError
+    from hybrid.runtime.engines import choose_engine as choose
 
-    if engine == "torch":
-        return "torch"
-    reason = unsupported(model, k, directory) if onnxruntime_available() else "onnxruntime is not installed"
-    if reason is None:
-        return "onnx"
-    if engine == "onnx":
-        raise click.UsageError(f"--engine onnx: {reason}; use --engine torch or auto")
-    return "torch"
+    try:
+        return choose(engine, model, k, directory)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def load_engine(directory, model, engine: str, k: int, batch_size: int):
     """(encode, predict): chunk of sentences -> encoded batches -> k best (tags, score) per sentence."""
-    if engine == "onnx":
-        from hybrid.runtime import load_onnx_tagger
+    from hybrid.runtime.engines import load_engine as load
 
-        runtime = load_onnx_tagger(directory)
-        return (lambda chunk: runtime.encode(chunk, batch_size)), runtime.predict_encoded
-    import torch
-
-    from hybrid.models.tagger import encode_for_prediction, predict_encoded
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    tagger = load_chain_tagger(directory)
-    return (lambda chunk: encode_for_prediction(tagger.vocabs, chunk, batch_size)), (
-        lambda batches: predict_encoded(tagger, batches, k))
+    return load(directory, model, engine, k, batch_size)

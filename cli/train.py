@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import click
 
-from cli.params import COLUMN, DEVICE, ENCODERS, run_options, transformer_options
+from cli.params import COLUMN, DEVICE, ENCODERS, echo_summary, run_options, transformer_options
 
 # option name -> (config section, field); options left unset keep the --config / default value
 OVERRIDES = {
@@ -148,4 +147,4 @@ def train(train_file, dev_file, out_dir, config_file, device, resume, overwrite,
                                f" (got layer {config.model.layer}, format {config.data.format})")
     summary = train_tagger(config, train_file, out_dir, dev_file, resume=resume, overwrite=overwrite,
                            progress=not quiet, log=click.echo, device=device)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    echo_summary(summary)

@@ -40,6 +40,10 @@ class CheckpointError(HybridError):
     """A training checkpoint is unreadable, from another program or version, or unsafe to load."""
 
 
+class DistributedError(HybridError):
+    """A process of a distributed run could not join the others, or lost them (one ended or stalled)."""
+
+
 class RunDirectoryError(HybridError):
     """A run directory holds a previous run (and neither resume nor overwrite was asked), is in use
     by another run, or cannot be written."""

@@ -64,6 +64,8 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, chain: Chain) -> tuple[n
     and repeat the last tag; ties go to the lowest tag id, as torch's max.
     """
     b, t_len, _ = emissions.shape
+    if b == 1:
+        return _viterbi_one(emissions[0], int(lengths[0]), chain)
     e = emissions.transpose(1, 2, 0)  # (T, K, B)
     real = np.arange(t_len)[:, None] < lengths[None, :]  # (T, B)
     trans = chain.transitions[:, :, None]  # (K_prev, K_next, 1)
@@ -84,3 +86,26 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, chain: Chain) -> tuple[n
         cur = np.where(real[t], prev, cur)
         tags.append(cur)
     return np.stack(tags[::-1], axis=1), scores
+
+
+def _viterbi_one(emissions: np.ndarray, length: int, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
+    """`viterbi` of one sentence (T, K): the same scores and ties, with back-pointers kept as
+    Python lists (a single chain's steps are too small for numpy's per-call cost to pay off)."""
+    t_len, n_tags = emissions.shape
+    columns = np.arange(n_tags)
+    state = chain.start + emissions[0]  # (K,)
+    pointers = []
+    for t in range(1, length):
+        candidates = state[:, None] + chain.transitions  # (K_prev, K_next)
+        best = candidates.argmax(axis=0)  # (K_next,) the lowest tag id among ties, as torch's max
+        pointers.append(best.tolist())
+        state = candidates[best, columns] + emissions[t]
+    final = state + chain.end
+    last = int(final.argmax())
+    tags, cur = [last], last
+    for back in reversed(pointers):
+        cur = back[cur]
+        tags.append(cur)
+    tags.reverse()
+    tags.extend([last] * (t_len - length))  # padded positions repeat the last tag
+    return np.array([tags], dtype=np.int64), final[[last]]

@@ -289,8 +289,28 @@ def viterbi(p: ChainPotentials) -> tuple[Tensor, Tensor]:
 
     Stores only the max-scores per step; the backtrace recomputes each argmax for the one
     tag on the path, (B, K) work per step instead of keeping (B, K, K) backpointers.
-    Padded positions of a path repeat its last tag.
+    Padded positions of a path repeat its last tag. On the CPU, when no gradient is wanted,
+    the same arithmetic runs in numpy (hybrid.runtime.decode): a numpy operation costs a
+    fraction of a torch one on small arrays, which is most of a short batch's time.
     """
+    parts = (p.emissions, p.transitions, p.start, p.end)
+    on_cpu = all(x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) for x in parts)
+    if on_cpu and not (torch.is_grad_enabled() and any(x.requires_grad for x in parts)):
+        return _viterbi_numpy(p)
+    return _viterbi_torch(p)
+
+
+def _viterbi_numpy(p: ChainPotentials) -> tuple[Tensor, Tensor]:
+    from hybrid.runtime.decode import Chain
+    from hybrid.runtime.decode import viterbi as numpy_viterbi
+
+    dtype = p.emissions.dtype
+    chain = Chain(*(x.detach().to(dtype).numpy() for x in (p.transitions, p.start, p.end)))
+    paths, scores = numpy_viterbi(p.emissions.detach().numpy(), p.lengths.numpy(), chain)
+    return torch.from_numpy(paths).long(), torch.from_numpy(scores)
+
+
+def _viterbi_torch(p: ChainPotentials) -> tuple[Tensor, Tensor]:
     states = _scan_values(p, _amax0)  # T x (K, B)
     scores, cur = (states[-1] + p.end.unsqueeze(1)).max(dim=0)  # (B,)
     history = torch.stack(states).transpose(1, 2).contiguous()  # (T, B, K)

@@ -21,6 +21,7 @@ from hybrid.errors import CheckpointError, ConfigError
 from hybrid.metrics import classification_scores
 from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
 from hybrid.models.classifier_io import save_classifier
+from hybrid.train import distributed
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
 
@@ -40,21 +41,25 @@ def class_weights(examples: list[Labelled], vocabs: ClassifierVocabs) -> torch.T
 
 
 class ClassifierTrainer(Hooks):
-    """Adam, clipping, cross-entropy (optionally class-weighted); dev accuracy after each epoch."""
+    """Adam, clipping, cross-entropy (optionally class-weighted); dev accuracy after each epoch. Under
+    torchrun each rank takes its share of every global batch (batch_size examples per rank)."""
 
     name = "classifier"
+    distributed = True
 
     def __init__(self, model: SequenceClassifier, config: ClassifierConfig, train: list[Labelled],
                  dev: list[Labelled], device: str = "cpu"):
-        self.model, self.config, self.train, self.dev = model.to(device), config, train, dev
-        self.device = device
+        self.world = distributed.launched()
+        self.device = distributed.device_of(device, self.world)
+        self.model, self.config, self.train, self.dev = model.to(self.device), config, train, dev
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         balanced = config.train.class_weights == "balanced"
-        self.weights = class_weights(train, model.vocabs).to(device) if balanced else None
+        self.weights = class_weights(train, model.vocabs).to(self.device) if balanced else None
 
     def epoch_items(self, epoch: int) -> list[list[Labelled]]:
         settings = self.config.train
-        return length_sorted_batches(self.train, settings.batch_size, shuffle=True, seed=settings.seed + epoch,
+        return length_sorted_batches(self.train, settings.batch_size * self.world.size, shuffle=True,
+                                     seed=settings.seed + epoch,
                                      length=lambda e: len(e.tokens))
 
     def step(self, item: list[Labelled], step: int, epoch: int) -> dict[str, float]:
@@ -63,15 +68,21 @@ class ClassifierTrainer(Hooks):
             generator = torch.Generator().manual_seed(self.config.train.seed * 1_000_003 + step)
             item = [replace(e, tokens=add_noise(e.tokens, self.config.train.word_dropout, 0, generator))
                     for e in item]
-        ids, mask, labels = self.model.vocabs.encode(item)
-        assert labels is not None  # training examples have labels (the reader requires them)
-        loss = self.model.loss(ids.to(self.device), mask.to(self.device), labels.to(self.device), self.weights)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = None
+        if item:  # a rank's share of a tiny last batch may be empty
+            ids, mask, labels = self.model.vocabs.encode(item)
+            assert labels is not None  # training examples have labels (the reader requires them)
+            loss = self.model.loss(ids.to(self.device), mask.to(self.device), labels.to(self.device), self.weights)
+            loss.backward()
+        distributed.average_gradients(self.model.parameters(), len(item), self.world)
         if self.config.train.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
         self.optimizer.step()
-        return {"loss": loss.item(), "weight": len(item)}
+        return {"loss": loss.item() if loss is not None else 0.0, "weight": len(item)}
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.model.parameters())
 
     def evaluate(self) -> dict[str, Any]:
         scores = evaluate_classifier(self.model, self.dev)

@@ -10,13 +10,19 @@ stops and reports alike:
     OUT/checkpoint.pt     every evaluation and every `checkpoint_every_s` seconds (tensors and
                           plain values only: loaded with weights_only=True, never unpickling code)
     OUT/train_log.jsonl   one record per evaluation: the step figures averaged since the last one
-                          (e.g. loss), the dev score and its extras, elapsed time
+                          (e.g. loss), the dev score and its extras, elapsed time (and the
+                          evaluation's own seconds, eval_s)
     OUT/steps.jsonl       one record per step, for trainers that ask (`Schedule.log_steps`)
     OUT/model             the best model by dev score (saved by the trainer's `save_best`)
     OUT/summary.json      how the run went and ended (also OUT/model/training.json)
 
 A resumed run continues from the checkpoint's step with the same batches and random numbers,
 so its result equals an uninterrupted run's.
+
+Started by torchrun (several processes), the loop joins the process group and runs the same
+epochs on every rank: each item (a global batch) is split across the ranks by the trainer's
+`shard`, the trainer averages gradients (hybrid.train.distributed), rank 0 alone evaluates and
+writes files, and its clock and dev scores decide for all, so every rank stops at the same step.
 """
 
 from __future__ import annotations
@@ -29,11 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from tqdm import tqdm
 
 from hybrid.config import atomic_write_text
 from hybrid.errors import CheckpointError, ConfigError
-from hybrid.train.checkpoint import load_checkpoint, save_checkpoint, seed_everything
+from hybrid.train import distributed
+from hybrid.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
+from hybrid.train.world import World
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "train_log.jsonl"
@@ -87,6 +96,11 @@ class Hooks:
     name = "train"
     #: what one step is called in log lines (a GAN's step is a round)
     unit = "step"
+    #: whether the trainer runs on several processes: it splits items with `shard` and averages
+    #: gradients with hybrid.train.distributed.average_gradients; the loop refuses the others
+    distributed = False
+    #: where the trainer's tensors live (picks the process group's backend: NCCL for CUDA, else gloo)
+    device: str | torch.device = "cpu"
 
     def epoch_items(self, epoch: int) -> Sequence[Any]:
         """The work of epoch `epoch` (0-based): the same on every call (seeded), so a resumed
@@ -126,6 +140,14 @@ class Hooks:
     def close(self) -> None:
         """Release threads or other resources; called when the run ends, however it ends."""
 
+    def shard(self, item: Any, world: World) -> Any:
+        """This rank's part of `item` (a global batch) in a distributed run; may be empty."""
+        return item[world.rank::world.size]
+
+    def parameters(self) -> list[torch.Tensor]:
+        """The trained tensors: a distributed run starts every rank from rank 0's values."""
+        return []
+
 
 def load_step_log(out_dir: str | Path) -> list[dict[str, Any]]:
     """The per-step records of a run (steps.jsonl; empty if the trainer logs no steps)."""
@@ -139,17 +161,26 @@ def run(hooks: Hooks, schedule: Schedule, out_dir: str | Path, resume: bool = Fa
         log: Log | None = None) -> dict[str, Any]:
     """Run `hooks` on `schedule` in `out_dir` (resuming from its checkpoint if asked and there);
     returns the summary."""
+    joined = False
     try:
-        return _Run(hooks, schedule, Path(out_dir), progress, log or (lambda message: None)).run(resume)
+        world, joined = distributed.join(hooks.device)
+        if world.distributed and not hooks.distributed:
+            raise ConfigError(f"{type(hooks).__name__} does not run on several processes yet: run it as one process")
+        quiet: Log = lambda message: None  # noqa: E731
+        say = (log or quiet) if world.main else quiet
+        return _Run(hooks, schedule, Path(out_dir), progress and world.main, say, world).run(resume)
     finally:
         hooks.close()
+        if joined:
+            distributed.leave()
 
 
 class _Run:
     """One run: the loop state (plain values: checkpointed as they are) and the loop."""
 
-    def __init__(self, hooks: Hooks, schedule: Schedule, out: Path, progress: bool, log: Log):
+    def __init__(self, hooks: Hooks, schedule: Schedule, out: Path, progress: bool, log: Log, world: World):
         self.hooks, self.schedule, self.out, self.progress, self.log = hooks, schedule, out, progress, log
+        self.world = world
         self.state: dict[str, Any] = {
             "step": 0, "epoch": 0, "position": 0, "elapsed": 0.0, "best": -math.inf, "best_step": 0,
             "best_epoch": 0, "bad_evals": 0, "sums": {}, "weight": 0.0, "history": [], "steps": [],
@@ -159,16 +190,20 @@ class _Run:
     def run(self, resume: bool) -> dict[str, Any]:
         self.out.mkdir(parents=True, exist_ok=True)
         if not (resume and self._resume()):
-            seed_everything(self.schedule.seed)
-            for name in (LOG, STEP_LOG):
-                (self.out / name).unlink(missing_ok=True)  # a fresh run, fresh logs
+            seed_everything(self.schedule.seed + self.world.rank)  # ranks draw their own dropout masks
+            if self.world.main:
+                for name in (LOG, STEP_LOG):
+                    (self.out / name).unlink(missing_ok=True)  # a fresh run, fresh logs
             self.hooks.begin(self.log)
+            distributed.broadcast_parameters(self.hooks.parameters(), self.world)
             if self.schedule.eval_at_start:
                 self._evaluate()
         self.started = time.monotonic() - self.state["elapsed"]
         self.last_checkpoint = time.monotonic()
         stopped_by = self._epochs()
         summary = self.summary(stopped_by)
+        if not self.world.main:
+            return summary  # rank 0 finishes and writes
         self.hooks.finish(self.out, summary, self.log)
         text = json.dumps(summary, indent=2) + "\n"
         atomic_write_text(self.out / "summary.json", text)
@@ -219,10 +254,17 @@ class _Run:
     def _steps(self, items: Sequence[Any], bar: Any) -> str | None:
         """The rest of one epoch's steps; a reason if the run must stop inside it."""
         state, schedule = self.state, self.schedule
+        world = self.world
         for position in range(state["position"], len(items)):
-            figures = dict(self.hooks.step(items[position], state["step"] + 1, state["epoch"]))
+            item = self.hooks.shard(items[position], world) if world.distributed else items[position]
+            figures = dict(self.hooks.step(item, state["step"] + 1, state["epoch"]))
             state["step"], state["position"] = state["step"] + 1, position + 1
             state["elapsed"] = time.monotonic() - self.started
+            checkpoint_due = time.monotonic() - self.last_checkpoint > schedule.checkpoint_every_s
+            if world.distributed:  # rank 0's clock decides for all
+                state["elapsed"], due_flag = distributed.broadcast_floats(
+                    [state["elapsed"], float(checkpoint_due)], world)
+                checkpoint_due = due_flag > 0
             self._add(figures)
             bar.update(1)
             bar.set_postfix(**{k: f"{v:.3f}" for k, v in self._means().items()}, best=f"{state['best']:.2f}")
@@ -233,7 +275,7 @@ class _Run:
                     return "patience"
                 if spent:
                     return "max_minutes"
-            elif time.monotonic() - self.last_checkpoint > schedule.checkpoint_every_s:
+            elif checkpoint_due:
                 self._checkpoint()
         return None
 
@@ -251,8 +293,9 @@ class _Run:
         if self.schedule.log_steps:
             record = {"step": state["step"], **figures}
             state["steps"].append(record)
-            with open(self.out / STEP_LOG, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record) + "\n")
+            if self.world.main:
+                with open(self.out / STEP_LOG, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record) + "\n")
 
     def _means(self) -> dict[str, float]:
         state = self.state
@@ -261,18 +304,30 @@ class _Run:
     def _evaluate(self) -> bool:
         """Score dev, log the record, save the model if it is the best; True if patience ran out."""
         state = self.state
-        scores = dict(self.hooks.evaluate())
+        started = time.monotonic()
+        if self.world.distributed:  # the step figures of every rank; rank 0 scores dev for all
+            merged: dict[str, float] = {}
+            weight = 0.0
+            for sums, rank_weight in distributed.gather((state["sums"], state["weight"]), self.world):
+                weight += rank_weight
+                for key, value in sums.items():
+                    merged[key] = merged.get(key, 0.0) + value
+            state["sums"], state["weight"] = merged, weight
+            scores = distributed.broadcast(dict(self.hooks.evaluate()) if self.world.main else {}, self.world)
+        else:
+            scores = dict(self.hooks.evaluate())
         score = float(scores.pop("score"))
         means = self._means()
         record = {"step": state["step"], "epoch": state["epoch"], **means, **scores, "dev": score,
-                  "elapsed_s": round(state["elapsed"], 1)}
+                  "elapsed_s": round(state["elapsed"], 1), "eval_s": round(time.monotonic() - started, 2)}
         state["sums"], state["weight"] = {}, 0.0
         state["history"].append(record)
         improved = score > state["best"]
         if improved:
             state["best"], state["best_step"], state["best_epoch"], state["bad_evals"] = (
                 score, state["step"], state["epoch"], 0)
-            self.hooks.save_best(self.out / "model", self.summary("running"))
+            if self.world.main:
+                self.hooks.save_best(self.out / "model", self.summary("running"))
         elif state["step"] > 0:
             state["bad_evals"] += 1
         train = "".join(f"{k} {v:.4f}  " for k, v in means.items() if not k.endswith("seconds"))
@@ -281,8 +336,9 @@ class _Run:
         self.log(f"{where}: {train}dev {scores.get('metric', 'score')} {score:.2f}"
                  f"{f' ({extras})' if extras else ''}{'  (best, saved)' if improved else ''}"
                  f"  [{state['elapsed'] / 60:.1f} min]")
-        with open(self.out / LOG, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+        if self.world.main:
+            with open(self.out / LOG, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
         return self.schedule.patience is not None and state["bad_evals"] >= self.schedule.patience
 
     def _evaluate_and_checkpoint(self) -> bool:
@@ -291,14 +347,26 @@ class _Run:
         return stop
 
     def _checkpoint(self) -> None:
-        save_checkpoint(self.out / CHECKPOINT, {"loop": self.state, "trainer": self.hooks.state_dict()})
+        extra: dict[str, Any] = {}
+        if self.world.distributed:  # every rank's random numbers, so that each resumes its own
+            extra["ranks"] = distributed.gather(rng_state(), self.world)
+        if self.world.main:
+            save_checkpoint(self.out / CHECKPOINT, {"loop": self.state, "trainer": self.hooks.state_dict(), **extra})
         self.last_checkpoint = time.monotonic()
 
     def _resume(self) -> bool:
         path = self.out / CHECKPOINT
-        if not path.is_file():
+        if not distributed.broadcast(path.is_file(), self.world):  # rank 0's directory decides
             return False
         checkpoint = load_checkpoint(path)
+        ranks = checkpoint.pop("ranks", None)
+        if self.world.distributed or ranks is not None:
+            if isinstance(ranks, list) and len(ranks) == self.world.size:
+                set_rng_state(ranks[self.world.rank])  # this rank's own random numbers
+            else:
+                self.log(f"{path}: written by {len(ranks) if isinstance(ranks, list) else 1} process(es), resumed "
+                         f"on {self.world.size}: the batches continue where they stopped, the random numbers "
+                         "differ from an uninterrupted run's")
         loop_state, trainer_state = checkpoint.get("loop"), checkpoint.get("trainer")
         if not (isinstance(loop_state, dict) and isinstance(trainer_state, dict)
                 and set(loop_state) == set(self.state)):
@@ -310,6 +378,8 @@ class _Run:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(f"{path}: does not fit this run (other data, model or settings?): {first}") from None
         self.state = loop_state
+        if not self.world.main:
+            return True
         # logs may hold records written after the checkpoint: rewrite them from it
         atomic_write_text(self.out / LOG, "".join(json.dumps(r) + "\n" for r in self.state["history"]))
         if self.schedule.log_steps:

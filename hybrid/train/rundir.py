@@ -3,7 +3,8 @@
 `run_directory(out, resume, overwrite)` is entered by every trainer's entry point before it
 writes anything: a directory holding a previous run (its checkpoint, log, summary or model) is
 refused unless the caller resumes that run or asks to start over, and an exclusive lock on
-OUT/.lock refuses a second run into the same directory while the first one lives.
+OUT/.lock refuses a second run into the same directory while the first one lives. In a
+distributed run (torchrun) rank 0 alone checks and locks: the other ranks are the same run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import ParamSpec, TextIO, TypeVar
 
 from hybrid.errors import RunDirectoryError
+from hybrid.train.world import launched
 
 # what a run leaves (hybrid.train.loop); their presence means a previous run
 RUN_FILES = ("checkpoint.pt", "summary.json", "train_log.jsonl", "steps.jsonl", "model")
@@ -38,6 +40,9 @@ def run_directory(out_dir: str | Path, resume: bool = False, overwrite: bool = F
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"{out}: exists and is not a directory")
+    if not launched().main:  # a further rank of rank 0's run: rank 0 checks and holds the lock
+        yield out
+        return
     found = previous_run(out) if out.is_dir() else []
     if found and not (resume or overwrite):
         raise RunDirectoryError(f"{out} holds a previous run ({', '.join(found)}): resume it (--resume), start "

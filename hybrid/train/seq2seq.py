@@ -23,6 +23,7 @@ from hybrid.errors import ConfigError
 from hybrid.models.evaluation import bleu_of, translate  # noqa: F401  (re-exported)
 from hybrid.models.seq2seq import EncoderDecoder
 from hybrid.models.seq2seq_io import build_seq2seq, save_seq2seq
+from hybrid.train import distributed
 from hybrid.train.checkpoint import seed_everything
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
@@ -53,23 +54,28 @@ def inverse_sqrt(step: int, warmup: int) -> float:
 
 class Seq2SeqTrainer(Hooks):
     """MLE training of a Seq2Seq model on the run loop: teacher forcing (with scheduled
-    sampling), Adam, clipping; dev BLEU after every epoch."""
+    sampling), Adam, clipping; dev BLEU after every epoch. Under torchrun each rank takes its share
+    of every global batch (batch_size pairs per rank)."""
+
+    distributed = True
 
     def __init__(self, config: Seq2SeqConfig, model: EncoderDecoder, train: list[Pair], dev: list[Pair], device: str,
                  skipped: int = 0):
-        self.config, self.model, self.train, self.dev = config, model, train, dev
-        self.device, self.skipped = device, skipped
+        self.world = distributed.launched()
+        self.config, self.train, self.dev = config, train, dev
+        self.device, self.skipped = distributed.device_of(device, self.world), skipped
+        self.model = model.to(self.device)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         warmup = warmup_steps(config)
         self.schedule = (torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: inverse_sqrt(step, warmup))
                          if warmup else None)
-        self.generator = torch.Generator(device=device)  # scheduled sampling's coin flips
+        self.generator = torch.Generator(device=self.device)  # scheduled sampling's coin flips
         self.noise = torch.Generator()  # the sources' word dropout and shuffling
         self.epoch = -1
         self.last_scores: dict[str, Any] = {}
 
     def epoch_items(self, epoch: int) -> list[list[Pair]]:
-        return _batches(self.train, self.config.train.batch_size, self.config.train.seed + epoch)
+        return _batches(self.train, self.config.train.batch_size * self.world.size, self.config.train.seed + epoch)
 
     def step(self, item: list[Pair], step: int, epoch: int) -> dict[str, float]:
         settings = self.config.train
@@ -81,18 +87,26 @@ class Seq2SeqTrainer(Hooks):
         if settings.word_dropout > 0 or settings.shuffle_window > 0:
             item = [Pair(add_noise(p.inputs, settings.word_dropout, settings.shuffle_window, self.noise), p.labels)
                     for p in item]
-        batch = self.model.vocabs.encode(item).to(self.device)
         rate = scheduled_sampling_rate(self.config, epoch)
-        loss = self.model.loss(batch, feed_own=rate, label_smoothing=settings.label_smoothing, generator=self.generator)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss, tokens = None, 0.0
+        if item:  # a rank's share of a tiny last batch may be empty
+            batch = self.model.vocabs.encode(item).to(self.device)
+            loss = self.model.loss(batch, feed_own=rate, label_smoothing=settings.label_smoothing,
+                                   generator=self.generator)
+            loss.backward()
+            tokens = float(batch.tgt_mask.sum())  # type: ignore[union-attr]  # the loss is a mean over these
+        distributed.average_gradients(self.model.parameters(), tokens, self.world)
         if settings.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), settings.clip_norm)
         self.optimizer.step()
         if self.schedule is not None:
             self.schedule.step()
-        return {"loss": loss.item(), "feed_own": rate, "lr": self.optimizer.param_groups[0]["lr"],
-                "weight": float(batch.tgt_mask.sum())}  # type: ignore[union-attr]
+        return {"loss": loss.item() if loss is not None else 0.0, "feed_own": rate,
+                "lr": self.optimizer.param_groups[0]["lr"], "weight": tokens}
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.model.parameters())
 
     def evaluate(self) -> dict[str, Any]:
         settings = self.config.train

@@ -23,6 +23,7 @@ from hybrid.models.ctc import CTCModel
 from hybrid.models.evaluation import dev_metric, evaluate  # noqa: F401  (re-exported)
 from hybrid.models.io import load_tagger, save_tagger
 from hybrid.models.tagger import Tagger
+from hybrid.train import distributed
 from hybrid.train.hmm_scales import tune_hmm_scales
 from hybrid.train.loop import Hooks, Schedule, run
 
@@ -31,13 +32,17 @@ CHECKPOINT_EVERY_S = 300.0
 
 class TaggerTrainer(Hooks):
     """Trains a Tagger on sentences with gold tags on the run loop, early-stopping on a dev set:
-    Adam or SGD, gradient clipping, 1 / (1 + lr_decay * epoch) learning-rate decay."""
+    Adam or SGD, gradient clipping, 1 / (1 + lr_decay * epoch) learning-rate decay. Under torchrun
+    each rank takes its share of every global batch (batch_size sentences per rank)."""
+
+    distributed = True
 
     def __init__(
         self, tagger: Tagger | CTCModel, config: TaggerConfig, out_dir: str | Path, progress: bool = True,
         log: Callable[[str], None] | None = None, device: str = "cpu",
     ):
-        self.device = torch.device(device)
+        self.world = distributed.launched()
+        self.device = distributed.device_of(device, self.world)
         self.model: Tagger | CTCModel = tagger.to(self.device)  # a CTCModel for CTCTrainer
         self.config = config
         self.out_dir = Path(out_dir)
@@ -82,21 +87,28 @@ class TaggerTrainer(Hooks):
 
     # -- the run loop's hooks ---------------------------------------------------------------
     def epoch_items(self, epoch: int) -> list[list[Any]]:
-        return self._batches(self.train_items, self.config.train.batch_size, seed=self.config.train.seed + epoch)
+        global_batch = self.config.train.batch_size * self.world.size
+        return self._batches(self.train_items, global_batch, seed=self.config.train.seed + epoch)
 
     def step(self, item: list[Any], step: int, epoch: int) -> dict[str, float]:
         self.model.train()
-        loss, size = self._loss(item)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss, size = self._loss(item) if item else (None, 0)  # a rank's share of a tiny last batch may be empty
+        if loss is not None:
+            loss.backward()
+        distributed.average_gradients(self.model.parameters(), size, self.world)
         if self.config.train.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
         self.optimizer.step()
-        return {"loss": loss.item(), "lr": self.optimizer.param_groups[0]["lr"], "weight": size}
+        return {"loss": loss.item() if loss is not None else 0.0, "lr": self.optimizer.param_groups[0]["lr"],
+                "weight": size}
 
     def evaluate(self) -> dict[str, Any]:
         scores = self._evaluate(self.dev_items)
         return {"metric": self.metric, "score": scores[self.metric]}
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.model.parameters())
 
     def save_best(self, directory: Path, summary: dict[str, Any]) -> None:
         save_tagger(self.model, directory, self.config, summary)

@@ -19,7 +19,7 @@ from tests.seq2seq_tiny import write_parallel_files
 from tests.tiny import write_conll_file
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMING = ("elapsed_s", "reward_seconds", "step_seconds")
+TIMING = ("elapsed_s", "eval_s", "reward_seconds", "step_seconds")
 pytestmark = pytest.mark.slow
 # one thread: torch's multi-threaded CPU kernels may round differently from run to run (two straight
 # runs with two threads differ too), and this test compares runs bit for bit

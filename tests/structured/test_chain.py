@@ -49,6 +49,48 @@ def test_viterbi_kbest_partition_marginals_match_enumeration(seed, k, t):
         assert (marg[b, length:] == 0).all()
 
 
+@pytest.mark.parametrize("seed", range(60))
+def test_viterbi_in_torch_and_in_numpy_agree_with_enumeration(seed):
+    """viterbi runs in numpy on the CPU without gradients and in torch otherwise: both exact."""
+    g = torch.Generator().manual_seed(500 + seed)
+    k, t, n = 1 + seed % 4, 1 + seed % 5, 1 if seed % 4 < 2 else 3  # one sentence has its own path in numpy
+    p = random_potentials(n, t, k, g, dtype=torch.float32 if seed % 2 else torch.float64)
+    if seed % 3 == 0 and k > 1:  # forbidden transitions and starts (-inf) as constraints make them
+        p = p.with_mask(torch.rand(k, k, generator=g) > 0.3, torch.arange(k) > 0, torch.ones(k, dtype=torch.bool))
+    paths, scores = chain._viterbi_numpy(p)
+    ref_paths, ref_scores = chain._viterbi_torch(p)
+    assert torch.equal(paths, ref_paths) and paths.dtype == torch.long
+    torch.testing.assert_close(scores, ref_scores)
+    for b in range(n):
+        length = int(p.mask[b].sum())
+        all_p, all_s = all_paths(p, b)
+        best = all_s.max()
+        if torch.isfinite(best):
+            assert all_s[[pp.tolist() == paths[b, :length].tolist() for pp in all_p].index(True)] == best
+
+
+def test_viterbi_of_one_padded_sentence_repeats_its_last_tag():
+    g = torch.Generator().manual_seed(4)
+    p = random_potentials(1, 6, 4, g, dtype=torch.float32)
+    p = ChainPotentials(p.emissions, p.transitions, p.start, p.end, torch.arange(6).unsqueeze(0) < 4)
+    paths, scores = chain._viterbi_numpy(p)
+    ref_paths, ref_scores = chain._viterbi_torch(p)
+    assert torch.equal(paths, ref_paths) and paths[0, 3] == paths[0, 4] == paths[0, 5]
+    torch.testing.assert_close(scores, ref_scores)
+
+
+def test_viterbi_scores_stay_differentiable_where_grad_is_wanted():
+    g = torch.Generator().manual_seed(3)
+    p = random_potentials(2, 4, 3, g)
+    emissions = p.emissions.clone().requires_grad_(True)
+    q = ChainPotentials(emissions, p.transitions, p.start, p.end, p.mask)
+    _, scores = chain.viterbi(q)
+    scores.sum().backward()
+    assert emissions.grad is not None and emissions.grad.sum().item() == pytest.approx(int(p.mask.sum()))
+    with torch.no_grad():
+        assert torch.equal(chain.viterbi(q)[0], chain._viterbi_torch(q)[0])
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_score_paths_and_log_prob_match_enumeration(seed):
     g = torch.Generator().manual_seed(seed)

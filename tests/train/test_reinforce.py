@@ -87,7 +87,7 @@ def test_resumed_run_equals_straight_run(tmp_path):
               progress=False, reward=reward)
     resumed = reinforce(Seq2SeqPolicy(tiny_model(VOCABS, 1)), config, PAIRS, PAIRS[:5], tmp_path / "b",
                         resume=True, progress=False, reward=reward)
-    drop = ("reward_seconds", "step_seconds", "elapsed_s")
+    drop = ("reward_seconds", "step_seconds", "elapsed_s", "eval_s")
 
     def timeless(records):
         return [{k: v for k, v in r.items() if k not in drop} for r in records]

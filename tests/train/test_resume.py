@@ -44,7 +44,7 @@ from hybrid.train.word2vec import train_word2vec
 from tests.seq2seq_tiny import random_pairs, tiny_model
 from tests.tiny import tiny_config, write_conll_file
 
-TIMING = ("elapsed_s", "reward_seconds", "step_seconds", "words_per_s", "entries_per_s")
+TIMING = ("elapsed_s", "eval_s", "reward_seconds", "step_seconds", "words_per_s", "entries_per_s")
 PAIRS = random_pairs(40, seed=0, max_len=4)
 VOCABS = Seq2SeqVocabs.build(PAIRS)
 

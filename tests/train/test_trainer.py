@@ -32,7 +32,7 @@ def _assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor])
 
 
 def _without_time(history: list[dict]) -> list[dict]:
-    return [{k: v for k, v in h.items() if k != "elapsed_s"} for h in history]
+    return [{k: v for k, v in h.items() if k not in ("elapsed_s", "eval_s")} for h in history]
 
 
 @pytest.fixture(scope="module")

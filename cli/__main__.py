@@ -1,0 +1,5 @@
+"""`python -m cli`: the hybrid command (what torchrun starts for `--nproc`)."""
+
+from cli.main import main
+
+main()

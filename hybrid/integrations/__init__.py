@@ -1,0 +1,1 @@
+"""Optional bridges to other engines (Ray for bulk tagging); the core never imports them."""

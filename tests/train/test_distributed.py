@@ -1,0 +1,207 @@
+"""Training on several processes (torch.distributed, gloo): two ranks train the model one process
+trains on the same global batches, a distributed run resumes, a dead rank ends the job, and
+trainers that cannot run distributed say so."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cli.main import cli
+from cli.params import _without_nproc
+from hybrid.config import save_json
+from hybrid.errors import ConfigError
+from hybrid.train import distributed
+from hybrid.train.rundir import run_directory
+from hybrid.train.world import World, launched
+from tests.classify_tiny import write_labelled
+from tests.tiny import tiny_config, write_conll_file
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 240
+
+
+def hybrid(*args: object, nproc: int = 1, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m cli ARGS` (with --nproc N: N processes under torchrun), from the repository root."""
+    more = ["--nproc", str(nproc)] if nproc > 1 else []
+    return subprocess.run([sys.executable, "-m", "cli", *map(str, args), *more], cwd=ROOT, capture_output=True,
+                          text=True, timeout=TIMEOUT, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+
+
+def trained_state(out: Path) -> dict[str, torch.Tensor]:
+    return torch.load(out / "checkpoint.pt", weights_only=True)["trainer"]["model"]
+
+
+def assert_same_model(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-4, rtol=1e-4, msg=key)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("distributed")
+    write_conll_file(work / "train.txt", n=37)  # global batches of 8: the last one (5) splits 3 + 2
+    write_conll_file(work / "dev.txt", n=8, seed=5)
+    config = tiny_config()
+    # no dropout: one process and two draw their masks differently, so only then are the models equal
+    save_json(dataclasses.replace(config, model=dataclasses.replace(config.model, dropout=0.0, word_dropout=0.0)),
+              work / "tiny.json")
+    return work
+
+
+def train_args(work: Path, out: Path, batch: int, epochs: int = 2) -> list[object]:
+    return ["train", "--config", work / "tiny.json", "--train", work / "train.txt", "--dev", work / "dev.txt",
+            "--out", out, "--batch-size", batch, "--epochs", epochs, "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def two_ranks(work) -> tuple[Path, subprocess.CompletedProcess]:
+    out = work / "two"
+    result = hybrid(*train_args(work, out, batch=4), nproc=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, result
+
+
+def test_two_processes_train_the_model_one_process_trains(work, two_ranks):
+    one = work / "one"
+    result = hybrid(*train_args(work, one, batch=8))  # the same global batch: 8 = 4 per rank x 2
+    assert result.returncode == 0, result.stderr[-3000:]
+    out, two = two_ranks
+    assert_same_model(trained_state(one), trained_state(out))
+    history = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    alone = [json.loads(line) for line in (one / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in history] == [r["step"] for r in alone] == [5, 10]  # ceil(37 / 8) steps an epoch
+    for mine, theirs in zip(history, alone, strict=True):  # the loss averaged over both ranks' sentences
+        assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-4)
+        assert mine["dev"] == theirs["dev"]
+    assert two.stdout.count('"best_dev"') == 1  # rank 0 alone prints the summary
+    assert (out / "model").is_dir() and not list(out.glob(".*.tmp"))
+
+
+def test_a_distributed_run_resumes(work, two_ranks):
+    out = work / "resumed"
+    first = hybrid(*train_args(work, out, batch=4, epochs=1), nproc=2)
+    assert first.returncode == 0, first.stderr[-3000:]
+    more = hybrid(*train_args(work, out, batch=4, epochs=2), "--resume", nproc=2)
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert "resumed from" in more.stdout
+    assert_same_model(trained_state(two_ranks[0]), trained_state(out))
+
+
+def test_the_classifier_trains_on_two_processes_as_on_one(tmp_path):
+    write_labelled(tmp_path / "train.tsv", 29)
+    write_labelled(tmp_path / "dev.tsv", 6, seed=3)
+
+    def args(out: str, batch: int) -> list[object]:
+        return ["classify", "train", "--train", tmp_path / "train.tsv", "--dev", tmp_path / "dev.tsv", "--out",
+                tmp_path / out, "--word-dim", 8, "--hidden-size", 8, "--dropout", 0, "--epochs", 2,
+                "--batch-size", batch, "--quiet"]
+
+    for result in (hybrid(*args("one", 6)), hybrid(*args("two", 3), nproc=2)):
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert_same_model(trained_state(tmp_path / "one"), trained_state(tmp_path / "two"))
+
+
+def test_a_trainer_that_cannot_run_distributed_refuses(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+    result = hybrid("embed", "train", "--corpus", corpus, "--model", "skipgram", "--min-count", 1,
+                    "--out", tmp_path / "vectors", "--quiet", nproc=2)
+    assert result.returncode != 0
+    assert "does not run on several processes yet" in result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_dead_rank_ends_the_job_with_a_clear_error(work, tmp_path):
+    """Ranks started by hand (as any launcher would): kill rank 1, rank 0 must stop, not hang."""
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port()), "HYBRID_DIST_TIMEOUT": "60"}
+    args = [sys.executable, "-m", "cli", *map(str, train_args(work, out, batch=2, epochs=100000)), "--patience",
+            "100000"]
+    ranks = [subprocess.Popen(args, cwd=ROOT, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (out / "train_log.jsonl").is_file():  # the ranks are training together
+            assert time.monotonic() < deadline and all(p.poll() is None for p in ranks), ranks[0].stderr
+            time.sleep(0.2)
+        ranks[1].send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        _stdout, stderr = ranks[0].communicate(timeout=90)
+        assert ranks[0].returncode == 1
+        assert time.monotonic() - killed < 60
+        assert "rank 0 of 2: lost contact with the other processes" in stderr
+        assert "Traceback" not in stderr
+    finally:
+        for p in ranks:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+
+
+def test_weighted_gradients_in_one_process_are_left_alone():
+    p = torch.nn.Parameter(torch.ones(3))
+    p.grad = torch.full((3,), 2.0)
+    assert distributed.average_gradients([p], 5.0, World()) == 5.0
+    assert torch.equal(p.grad, torch.full((3,), 2.0))
+
+
+def test_the_world_comes_from_the_launchers_environment(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert launched() == World(0, 1, 0) and launched().main and not launched().distributed
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert launched() == World(3, 4, 1) and not launched().main
+    monkeypatch.setenv("RANK", "4")
+    with pytest.raises(ConfigError, match="RANK 4 does not fit WORLD_SIZE 4"):
+        launched()
+    monkeypatch.setenv("RANK", "x")
+    with pytest.raises(ConfigError, match="whole numbers"):
+        launched()
+
+
+def test_further_ranks_neither_check_nor_lock_the_run_directory(monkeypatch, tmp_path):
+    (tmp_path / "summary.json").write_text("{}")  # a previous run: rank 0 would refuse it
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with run_directory(tmp_path) as out:
+        assert out == tmp_path and not (tmp_path / ".lock").exists()
+
+
+def test_the_timeout_is_checked(monkeypatch):
+    monkeypatch.setenv(distributed.TIMEOUT_ENV, "soon")
+    with pytest.raises(ConfigError, match="seconds"):
+        distributed.timeout_s()
+    monkeypatch.setenv(distributed.TIMEOUT_ENV, "90")
+    assert distributed.timeout_s() == 90.0
+
+
+def test_nproc_is_removed_from_the_relaunched_command_line():
+    assert _without_nproc(["train", "--nproc", "2", "--out", "x", "--nproc=3"]) == ["train", "--out", "x"]
+
+
+def test_nproc_needs_a_command_line_to_relaunch(work, tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--nproc", "2", "--train", str(work / "train.txt"),
+                                      "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "--nproc relaunches the command line" in result.output
