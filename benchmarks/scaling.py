@@ -18,7 +18,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,16 +32,20 @@ def train(args: argparse.Namespace, nproc: int) -> dict:
            "--epochs", str(args.epochs), "--patience", str(args.patience), "--max-minutes", str(args.max_minutes),
            "--seed", str(args.seed), "--out", str(out), "--overwrite", "--quiet", "--nproc", str(nproc)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    started = time.monotonic()
-    with open(Path(args.out) / f"nproc{nproc}.log", "w") as log:
-        subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
-    wall = time.monotonic() - started
-    summary = json.loads((out / "summary.json").read_text())
+    log_path = Path(args.out) / f"nproc{nproc}.log"
+    if args.reuse and (out / "summary.json").is_file():
+        print(f"reusing the finished run in {out}", flush=True)
+    else:
+        with open(log_path, "w") as log:
+            subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+    text = log_path.read_text()
+    printed = json.loads(text[text.rindex("\n{") + 1:])  # the summary the command prints last
+    summary = json.loads((out / "summary.json").read_text())  # with the evaluation records
     history = summary["history"]
     eval_s = sum(r.get("eval_s", 0.0) for r in history)
     train_s = 60 * summary["minutes"] - eval_s
-    steps_per_epoch = math.ceil(summary["train_sentences"] / (args.batch_size * nproc))
-    sentences = summary["steps_run"] / steps_per_epoch * summary["train_sentences"]
+    steps_per_epoch = math.ceil(printed["train_sentences"] / (args.batch_size * nproc))
+    sentences = summary["steps_run"] / steps_per_epoch * printed["train_sentences"]
 
     import torch
 
@@ -59,7 +62,7 @@ def train(args: argparse.Namespace, nproc: int) -> dict:
             "best_epoch": summary["best_epoch"], "steps": summary["steps_run"],
             "train_seconds": round(train_s, 1), "eval_seconds": round(eval_s, 1),
             "sentences_per_s": round(sentences / train_s, 1), "dev_f1": summary["best_dev"],
-            "test_f1": test["f1"], "wall_minutes": round(wall / 60, 1), "stopped_by": summary["stopped_by"]}
+            "test_f1": test["f1"], "minutes": summary["minutes"], "stopped_by": summary["stopped_by"]}
 
 
 def main() -> None:
@@ -72,6 +75,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32, help="sentences per process and step")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="runs/scaling")
+    ap.add_argument("--reuse", action="store_true", help="score runs already finished in --out instead of training")
     args = ap.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     rows = []

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from cli.params import DEVICE, ENCODERS, MODEL_DIR, echo_summary, run_options, transformer_options
+from cli.params import DEVICE, ENCODERS, MODEL_DIR, echo_summary, nproc_option, run_options, transformer_options
 from hybrid.config import ClassifierModelConfig, ClassifierTrainConfig
 
 FILE = click.Path(exists=True, dir_okay=False)
@@ -54,6 +54,7 @@ def classify() -> None:
 @click.option("--seed", type=int, default=TRAIN.seed, show_default=True)
 @click.option("--device", type=DEVICE, default="cpu", show_default=True)
 @run_options
+@nproc_option
 def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, positions, attention_dropout, pooling,
           word_dim, hidden_size, num_layers, dropout, embeddings, lowercase, class_weights, word_dropout, lr,
           batch_size, epochs, patience, max_minutes, seed, device, overwrite, resume, quiet) -> None:

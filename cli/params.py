@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -138,13 +137,19 @@ def _relaunch(ctx: click.Context, param: click.Parameter, value: int | None) -> 
     if value is None or value <= 1 or "WORLD_SIZE" in os.environ:
         return value
     args = _without_nproc(sys.argv[1:])
-    if not args or args[0] not in ctx.command_path.split()[1:]:
+    if not _runs(ctx.command_path.split()[1:], args):
         raise click.UsageError("--nproc relaunches the command line it came on: run hybrid from a shell "
                                "(or use torchrun yourself)")
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={value}"]
-    status = subprocess.call([*launcher, "-m", "cli", *args])
-    ctx.exit(status)
+    sys.stdout.flush()
+    os.execv(sys.executable, [*launcher, "-m", "cli", *args])  # torchrun takes this process's place (and signals)
     return value  # not reached
+
+
+def _runs(commands: list[str], args: list[str]) -> bool:
+    """Whether `args` holds the command names in order (e.g. train, or classify train)."""
+    rest = iter(args)
+    return bool(args) and all(name in rest for name in commands)
 
 
 def _without_nproc(args: list[str]) -> list[str]:
@@ -165,15 +170,18 @@ def echo_summary(summary: dict[str, Any]) -> None:
         click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
 
 
+def nproc_option(command: F) -> F:
+    """--nproc N: the trainers that run on several processes relaunch themselves under torchrun."""
+    return click.option(
+        "--nproc", type=click.IntRange(1), default=None, is_eager=True, callback=_relaunch, expose_value=False,
+        help="Train with N processes on this machine (torchrun, gloo on CPU, NCCL on CUDA): each takes "
+             "batch-size examples of every step's global batch. For several machines run torchrun "
+             "yourself (docs/scaling.md).")(command)
+
+
 def run_options(command: F) -> F:
-    """--overwrite, --resume, --quiet and --nproc: how every trainer treats its run directory, its
-    terminal and its processes."""
+    """--overwrite, --resume and --quiet: how every trainer treats its run directory and terminal."""
     for option in reversed([
-        click.option("--nproc", type=click.IntRange(1), default=None, is_eager=True, callback=_relaunch,
-                     expose_value=False,
-                     help="Train with N processes on this machine (torchrun, gloo on CPU, NCCL on CUDA): "
-                          "each takes batch-size examples of every step's global batch. For several "
-                          "machines run torchrun yourself (docs/scaling.md)."),
         click.option("--overwrite", is_flag=True,
                      help="Start over in an --out that holds a previous run (its model, logs and checkpoint "
                           "are replaced). Without it (or --resume) such an --out is refused."),

@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from cli.params import DEVICE, echo_summary, run_options
+from cli.params import DEVICE, echo_summary, nproc_option, run_options
 
 # option name -> (config section, field); unset options keep the --config / default value
 OVERRIDES = {
@@ -93,6 +93,7 @@ def seq2seq() -> None:
               help="JSON config (sections model, train); command-line options override it.")
 @click.option("--device", type=DEVICE, default="cpu", show_default=True, help="torch device, e.g. cuda.")
 @run_options
+@nproc_option
 def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, resume, overwrite, quiet,
           **options) -> None:
     """Train a seq2seq model with teacher forcing; the best model by dev BLEU goes to OUT/model.

@@ -35,9 +35,9 @@ from hybrid.runtime.engines import ENGINES
 @click.option("--ray", "use_ray", is_flag=True,
               help="Tag the INPUT files on a Ray cluster (pip install 'hybrid[ray]'): workers load the "
                    "model once each; OUTPUT is a folder that gets one file per input, in input order.")
-@click.option("--ray-address", default=None, envvar=["RAY_ADDRESS", "HYBRID_TAG_RAY_ADDRESS"],
-              help="With --ray: a running cluster (auto, ray://HOST:10001); default: start one on this "
-                   "machine. Env: RAY_ADDRESS.")
+@click.option("--ray-address", default=None,
+              help="With --ray: a running cluster (auto, ray://HOST:10001); default: RAY_ADDRESS if set, "
+                   "else start one on this machine.")
 @click.option("--workers", type=click.IntRange(1), default=None,
               help="With --ray: tagging workers (each loads the model once).  [default: Ray's choice]")
 def tag(inputs: tuple[str, ...], model, fmt: str | None, k: int, batch_size: int, output: str, engine: str,

@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from cli.params import COLUMN, DEVICE, ENCODERS, echo_summary, run_options, transformer_options
+from cli.params import COLUMN, DEVICE, ENCODERS, echo_summary, nproc_option, run_options, transformer_options
 
 # option name -> (config section, field); options left unset keep the --config / default value
 OVERRIDES = {
@@ -105,6 +105,7 @@ OVERRIDES = {
 @click.option("--device", type=DEVICE, default="cpu", show_default=True,
               help="torch device to train on, e.g. cuda.")
 @run_options
+@nproc_option
 def train(train_file, dev_file, out_dir, config_file, device, resume, overwrite, quiet, **options) -> None:
     """Train a tagger; the best model (by dev score) is saved to OUT/model.
 

@@ -23,9 +23,9 @@ import numpy as np
 
 from hybrid.data.lines import numbered_lines
 from hybrid.data.writers import atomic_text_output
-from hybrid.errors import ConfigError, DataFormatError
+from hybrid.errors import ConfigError, DataFormatError, HybridError
 from hybrid.models.directory import default_model_path, read_config
-from hybrid.runtime.engines import BlockTagger, input_format
+from hybrid.runtime.engines import BlockTagger, choose_engine, input_format
 
 TEXT = "text"  # the input column: one sentence (text) or one sentence's lines (CoNLL, CoNLL-U)
 LINE = "line"  # optional input column: the block's first line number in its file, for errors
@@ -141,16 +141,22 @@ def tag_files(inputs: Iterable[str | Path], output_dir: str | Path, model: str |
     split into sentences here. `address`: a running cluster ("auto", "ray://host:10001"); None
     starts a local one (and stops it at the end)."""
     ray = _ray()
-    directory = Path(model) if model is not None else default_model_path()
-    tagger_format = input_format(read_config(directory).data, fmt)
+    # absolute: workers of a running cluster do not share this process's working directory
+    directory = (Path(model) if model is not None else default_model_path()).resolve()
+    config = read_config(directory)
+    tagger_format = input_format(config.data, fmt)
+    engine = choose_engine(engine, config.model, 1, directory)  # an impossible --engine onnx: said once, here
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     pairs = output_paths(inputs, output_dir)
     started = not ray.is_initialized()
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-dataset execution plans on stderr
+    data_log = logging.getLogger("ray.data")
+    level = data_log.level
+    data_log.setLevel(logging.WARNING)  # no per-dataset execution plans on stderr
     if started:
         ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    context = ray.data.DataContext.get_current()
+    settings = (context.execution_options.preserve_order, context.enable_progress_bars)
     try:
-        context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # output lines in input order
         context.enable_progress_bars = progress
         written = []
@@ -161,10 +167,31 @@ def tag_files(inputs: Iterable[str | Path], output_dir: str | Path, model: str |
                 dataset = ray.data.from_items(list(sentence_blocks(path)))
             tagged = tag_dataset(dataset, directory, tagger_format, engine, batch_size, workers, source=str(path))
             with atomic_text_output(out) as handle:
-                for batch in tagged.iter_batches(batch_size=batch_size, batch_format="numpy"):
-                    handle.write("".join(batch[TAGGED]))
+                try:
+                    for batch in tagged.iter_batches(batch_size=batch_size, batch_format="numpy"):
+                        handle.write("".join(batch[TAGGED]))
+                except Exception as exc:  # a worker's own error (a bad line, a bad model), not Ray's wrapping
+                    raise _hybrid_cause(exc) or exc from None
             written.append(out)
         return written
     finally:
+        context.execution_options.preserve_order, context.enable_progress_bars = settings
+        data_log.setLevel(level)
         if started:
             ray.shutdown()
+
+
+def _hybrid_cause(exc: BaseException) -> HybridError | None:
+    """The HybridError a worker raised, found inside the exceptions Ray wraps it in."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, HybridError):
+            return current
+        cause = getattr(current, "cause", None)
+        stack.extend([current.__cause__, current.__context__, cause if isinstance(cause, BaseException) else None])
+    return None

@@ -24,6 +24,7 @@ from hybrid.models.classifier_io import save_classifier
 from hybrid.train import distributed
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
+from hybrid.train.world import launched
 
 
 def evaluate_classifier(model: SequenceClassifier, examples: list[Labelled], batch_size: int = 256) -> dict[str, Any]:
@@ -69,13 +70,16 @@ class ClassifierTrainer(Hooks):
             item = [replace(e, tokens=add_noise(e.tokens, self.config.train.word_dropout, 0, generator))
                     for e in item]
         self.optimizer.zero_grad(set_to_none=True)
-        loss = None
+        loss, share = None, 0.0
         if item:  # a rank's share of a tiny last batch may be empty
             ids, mask, labels = self.model.vocabs.encode(item)
             assert labels is not None  # training examples have labels (the reader requires them)
-            loss = self.model.loss(ids.to(self.device), mask.to(self.device), labels.to(self.device), self.weights)
+            labels = labels.to(self.device)
+            loss = self.model.loss(ids.to(self.device), mask.to(self.device), labels, self.weights)
             loss.backward()
-        distributed.average_gradients(self.model.parameters(), len(item), self.world)
+            # what the loss is a mean over: examples, or their class weights (cross-entropy's weighted mean)
+            share = float(len(item)) if self.weights is None else float(self.weights[labels].sum())
+        distributed.average_gradients(self.model.parameters(), share, self.world)
         if self.config.train.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
         self.optimizer.step()
@@ -140,7 +144,8 @@ def train_classifier(config: ClassifierConfig, train_path: str | Path, out_dir: 
     unknown = sorted({e.label for e in dev if e.label is not None} - set(model.label_names))
     if unknown:
         raise ConfigError(f"dev labels {unknown} never occur in the training data")
-    save_json(config, Path(out_dir) / "config.json")
+    if launched().main:  # the other ranks of a distributed run write nothing
+        save_json(config, Path(out_dir) / "config.json")
     trainer = ClassifierTrainer(model, config, train, dev, device)
     settings = config.train
     schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,

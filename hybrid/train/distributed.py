@@ -151,19 +151,22 @@ def broadcast_parameters(parameters: Iterable[torch.Tensor], world: World) -> No
 def average_gradients(parameters: Iterable[torch.Tensor], weight: float, world: World) -> float:
     """Replace each rank's gradients by sum_r w_r g_r / sum_r w_r (w_r: rank r's `weight`, e.g. its
     sentences, when its loss is a mean over them): the gradient of the mean over the global batch.
-    One all-reduce of a flat buffer; a missing gradient counts as zero. Returns sum_r w_r."""
+    One all-reduce of a flat buffer; a gradient missing on some ranks counts as zero there, and one
+    missing on every rank stays None (as in one process, the optimiser skips it). Returns sum_r w_r."""
     params = [p for p in parameters if p.requires_grad]
-    if not world.distributed:
+    if not world.distributed or not params:
         return weight
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) * weight for g in grads] + [grads[0].new_tensor([weight])])
+    present = grads[0].new_tensor([float(p.grad is not None) for p in params])
+    flat = torch.cat([g.reshape(-1) * weight for g in grads] + [present, grads[0].new_tensor([weight])])
     _collective(lambda: dist.all_reduce(flat))
     total = float(flat[-1])
+    anywhere = (flat[-1 - len(params):-1] > 0).tolist()
     if total > 0:
         flat /= total
     offset = 0
-    for p, g in zip(params, grads, strict=True):
+    for p, g, some in zip(params, grads, anywhere, strict=True):
         n = g.numel()
-        p.grad = flat[offset:offset + n].view_as(p)
+        p.grad = flat[offset:offset + n].view_as(p) if some else None
         offset += n
     return total

@@ -148,6 +148,14 @@ class Hooks:
         """The trained tensors: a distributed run starts every rank from rank 0's values."""
         return []
 
+    def rank_state(self) -> dict[str, Any]:
+        """State that differs between the ranks of a distributed run (e.g. a generator of one's own),
+        checkpointed for each rank; `state_dict` is rank 0's alone."""
+        return {}
+
+    def load_rank_state(self, state: dict[str, Any]) -> None:
+        """Restore what `rank_state` returned on this rank."""
+
 
 def load_step_log(out_dir: str | Path) -> list[dict[str, Any]]:
     """The per-step records of a run (steps.jsonl; empty if the trainer logs no steps)."""
@@ -226,7 +234,7 @@ class _Run:
                 stopped_by = self._steps(range(schedule.steps), bar)
             finally:
                 bar.close()
-            if stopped_by is None and state["weight"] > 0:  # steps since the last evaluation: score them too
+            if stopped_by is None and self._unscored():  # steps since the last evaluation: score them too
                 self._evaluate_and_checkpoint()
             return stopped_by or "steps"
         while state["epoch"] < schedule.epochs:
@@ -247,7 +255,7 @@ class _Run:
                     return "patience"
             else:
                 self._checkpoint()
-        if state["weight"] > 0:  # steps since the last evaluation: score them too
+        if self._unscored():  # steps since the last evaluation: score them too
             self._evaluate_and_checkpoint()
         return "epochs"
 
@@ -278,6 +286,11 @@ class _Run:
             elif checkpoint_due:
                 self._checkpoint()
         return None
+
+    def _unscored(self) -> bool:
+        """Whether steps ran since the last evaluation (the same answer on every rank)."""
+        history = self.state["history"]
+        return bool(self.state["step"] > (history[-1]["step"] if history else 0))
 
     def _spent(self) -> bool:
         budget = self.schedule.max_minutes
@@ -348,10 +361,21 @@ class _Run:
 
     def _checkpoint(self) -> None:
         extra: dict[str, Any] = {}
-        if self.world.distributed:  # every rank's random numbers, so that each resumes its own
-            extra["ranks"] = distributed.gather(rng_state(), self.world)
+        loop = self.state
+        if self.world.distributed:
+            # every rank's random numbers and own trainer state, so that each resumes its own; the
+            # step figures of all ranks since the last evaluation, merged (rank 0 resumes with them)
+            parts = distributed.gather((rng_state(), self.hooks.rank_state(), loop["sums"], loop["weight"]),
+                                       self.world)
+            merged: dict[str, float] = {}
+            for _rng, _own, sums, _weight in parts:
+                for key, value in sums.items():
+                    merged[key] = merged.get(key, 0.0) + value
+            loop = {**loop, "sums": merged, "weight": sum(part[3] for part in parts)}
+            extra = {"ranks": [part[0] for part in parts], "rank_states": [part[1] for part in parts],
+                     "world_size": self.world.size}
         if self.world.main:
-            save_checkpoint(self.out / CHECKPOINT, {"loop": self.state, "trainer": self.hooks.state_dict(), **extra})
+            save_checkpoint(self.out / CHECKPOINT, {"loop": loop, "trainer": self.hooks.state_dict(), **extra})
         self.last_checkpoint = time.monotonic()
 
     def _resume(self) -> bool:
@@ -359,14 +383,11 @@ class _Run:
         if not distributed.broadcast(path.is_file(), self.world):  # rank 0's directory decides
             return False
         checkpoint = load_checkpoint(path)
-        ranks = checkpoint.pop("ranks", None)
-        if self.world.distributed or ranks is not None:
-            if isinstance(ranks, list) and len(ranks) == self.world.size:
-                set_rng_state(ranks[self.world.rank])  # this rank's own random numbers
-            else:
-                self.log(f"{path}: written by {len(ranks) if isinstance(ranks, list) else 1} process(es), resumed "
-                         f"on {self.world.size}: the batches continue where they stopped, the random numbers "
-                         "differ from an uninterrupted run's")
+        ranks, rank_states = checkpoint.pop("ranks", None), checkpoint.pop("rank_states", None)
+        written_by = int(checkpoint.pop("world_size", 1))
+        if written_by != self.world.size:  # a global batch is batch_size x processes: the epoch's batches differ
+            raise CheckpointError(f"{path}: written by a run of {written_by} process(es); resume it with the same "
+                                  f"number (--nproc {written_by}), not {self.world.size}")
         loop_state, trainer_state = checkpoint.get("loop"), checkpoint.get("trainer")
         if not (isinstance(loop_state, dict) and isinstance(trainer_state, dict)
                 and set(loop_state) == set(self.state)):
@@ -378,7 +399,11 @@ class _Run:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(f"{path}: does not fit this run (other data, model or settings?): {first}") from None
         self.state = loop_state
+        if isinstance(ranks, list) and isinstance(rank_states, list):
+            set_rng_state(ranks[self.world.rank])  # this rank's own random numbers and trainer state
+            self.hooks.load_rank_state(rank_states[self.world.rank])
         if not self.world.main:
+            self.state["sums"], self.state["weight"] = {}, 0.0  # rank 0 holds the merged figures
             return True
         # logs may hold records written after the checkpoint: rewrite them from it
         atomic_write_text(self.out / LOG, "".join(json.dumps(r) + "\n" for r in self.state["history"]))

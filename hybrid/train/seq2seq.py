@@ -27,6 +27,7 @@ from hybrid.train import distributed
 from hybrid.train.checkpoint import seed_everything
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
+from hybrid.train.world import launched
 
 
 def scheduled_sampling_rate(config: Seq2SeqConfig, epoch: int) -> float:
@@ -126,6 +127,13 @@ class Seq2SeqTrainer(Hooks):
                 "generator": self.generator.get_state(), "noise": self.noise.get_state(), "epoch": self.epoch,
                 "schedule": None if self.schedule is None else self.schedule.state_dict()}
 
+    def rank_state(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state(), "noise": self.noise.get_state()}
+
+    def load_rank_state(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        self.noise.set_state(state["noise"])
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -159,7 +167,8 @@ def train_seq2seq(config: Seq2SeqConfig, train: list[Pair], dev: list[Pair], out
     seed_everything(settings.seed)
     vocabs = Seq2SeqVocabs.build(kept, config.model.src_min_freq, config.model.tgt_min_freq)
     model = build_seq2seq(config.model, vocabs).to(device)
-    save_json(config, out / "config.json")
+    if launched().main:  # the other ranks of a distributed run write nothing
+        save_json(config, out / "config.json")
     trainer = Seq2SeqTrainer(config, model, kept, dev, device, skipped)
     schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,
                         seed=settings.seed)

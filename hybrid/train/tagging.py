@@ -28,6 +28,7 @@ from hybrid.structured import HMMLayer
 from hybrid.train.ctc import read_labelled_pairs, train_ctc_model
 from hybrid.train.rundir import claims_run_directory
 from hybrid.train.trainer import TaggerTrainer, dev_metric, evaluate
+from hybrid.train.world import launched
 
 
 def read_tagged(path: str | Path, data: DataConfig, require_tags: bool = True) -> list[Sentence]:
@@ -98,7 +99,11 @@ def train_tagger(
         dev = nonempty(read(dev_path), dev_path)
     else:
         train, dev = split_dev(train, config.train.dev_fraction, config.train.seed)
-    save_json(config, out_dir / "config.json")
+    world = launched()
+    if world.distributed and config.model.layer == "hmm-classic":
+        raise ConfigError("the classic HMM is counted in one pass: train it as one process (no --nproc)")
+    if world.main:  # the other ranks of a distributed run write nothing
+        save_json(config, out_dir / "config.json")
     if ctc:
         summary = train_ctc_model(config, train, dev, out_dir, resume, progress, log, device)
     elif config.model.layer == "hmm-classic":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +20,7 @@ import torch
 from click.testing import CliRunner
 
 from cli.main import cli
-from cli.params import _without_nproc
+from cli.params import _runs, _without_nproc
 from hybrid.config import save_json
 from hybrid.errors import ConfigError
 from hybrid.train import distributed
@@ -117,10 +118,22 @@ def test_the_classifier_trains_on_two_processes_as_on_one(tmp_path):
 def test_a_trainer_that_cannot_run_distributed_refuses(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
-    result = hybrid("embed", "train", "--corpus", corpus, "--model", "skipgram", "--min-count", 1,
-                    "--out", tmp_path / "vectors", "--quiet", nproc=2)
+    args = ["embed", "train", "--corpus", corpus, "--model", "skipgram", "--min-count", 1, "--out",
+            tmp_path / "vectors", "--quiet"]
+    assert "No such option '--nproc'" in hybrid(*args, nproc=2).stderr  # only trainers that can offer it
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "cli"]
+    result = subprocess.run([*torchrun, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode != 0
     assert "does not run on several processes yet" in result.stdout + result.stderr
+
+
+def test_a_distributed_run_resumes_only_with_as_many_processes(work, two_ranks, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(two_ranks[0], out)
+    result = hybrid(*train_args(work, out, batch=8, epochs=3), "--resume")
+    assert result.returncode == 1
+    assert "written by a run of 2 process(es); resume it with the same number (--nproc 2), not 1" in result.stderr
 
 
 def free_port() -> int:
@@ -198,6 +211,9 @@ def test_the_timeout_is_checked(monkeypatch):
 
 def test_nproc_is_removed_from_the_relaunched_command_line():
     assert _without_nproc(["train", "--nproc", "2", "--out", "x", "--nproc=3"]) == ["train", "--out", "x"]
+    assert _runs(["train"], ["--debug", "train", "--out", "x"])
+    assert _runs(["classify", "train"], ["classify", "train"]) and not _runs(["classify", "train"], ["train"])
+    assert not _runs(["train"], [])
 
 
 def test_nproc_needs_a_command_line_to_relaunch(work, tmp_path):
