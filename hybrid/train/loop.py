@@ -183,6 +183,15 @@ def run(hooks: Hooks, schedule: Schedule, out_dir: str | Path, resume: bool = Fa
             distributed.leave()
 
 
+def _merged(parts: list[tuple[dict[str, float], float]]) -> tuple[dict[str, float], float]:
+    """The weighted step-figure sums and total weight of several ranks, added up."""
+    sums: dict[str, float] = {}
+    for rank_sums, _weight in parts:
+        for key, value in rank_sums.items():
+            sums[key] = sums.get(key, 0.0) + value
+    return sums, sum(weight for _sums, weight in parts)
+
+
 class _Run:
     """One run: the loop state (plain values: checkpointed as they are) and the loop."""
 
@@ -319,13 +328,7 @@ class _Run:
         state = self.state
         started = time.monotonic()
         if self.world.distributed:  # the step figures of every rank; rank 0 scores dev for all
-            merged: dict[str, float] = {}
-            weight = 0.0
-            for sums, rank_weight in distributed.gather((state["sums"], state["weight"]), self.world):
-                weight += rank_weight
-                for key, value in sums.items():
-                    merged[key] = merged.get(key, 0.0) + value
-            state["sums"], state["weight"] = merged, weight
+            state["sums"], state["weight"] = _merged(distributed.gather((state["sums"], state["weight"]), self.world))
             scores = distributed.broadcast(dict(self.hooks.evaluate()) if self.world.main else {}, self.world)
         else:
             scores = dict(self.hooks.evaluate())
@@ -367,11 +370,8 @@ class _Run:
             # step figures of all ranks since the last evaluation, merged (rank 0 resumes with them)
             parts = distributed.gather((rng_state(), self.hooks.rank_state(), loop["sums"], loop["weight"]),
                                        self.world)
-            merged: dict[str, float] = {}
-            for _rng, _own, sums, _weight in parts:
-                for key, value in sums.items():
-                    merged[key] = merged.get(key, 0.0) + value
-            loop = {**loop, "sums": merged, "weight": sum(part[3] for part in parts)}
+            sums, weight = _merged([(part[2], part[3]) for part in parts])
+            loop = {**loop, "sums": sums, "weight": weight}
             extra = {"ranks": [part[0] for part in parts], "rank_states": [part[1] for part in parts],
                      "world_size": self.world.size}
         if self.world.main:
