@@ -132,8 +132,8 @@ FORMATS = click.Choice(["conll", "conllu", "text"])
 
 
 def _relaunch(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
-    """--nproc N > 1 outside torchrun: run this same command line as N processes under torchrun
-    (one machine, `--standalone`) and exit with its status."""
+    """--nproc N > 1 outside torchrun: this process becomes torchrun (one machine, `--standalone`)
+    running the same command line as N processes."""
     if value is None or value <= 1 or "WORLD_SIZE" in os.environ:
         return value
     args = _without_nproc(sys.argv[1:])
