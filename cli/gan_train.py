@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.params import CONTROL_HELP, MODEL_DIR, echo_summary, run_options
+from cli.params import CONTROL_HELP, MODEL_DIR, echo_summary, nproc_option, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import CONTROLS, GANConfig
 
@@ -34,7 +34,7 @@ GAN = GANConfig()  # the defaults: the CLI and the Python API run the same exper
 @click.option("--samples", type=click.IntRange(1), default=GAN.samples, show_default=True,
               help="Outputs per input in a g-step (>= 2: each is compared with the mean of the others).")
 @click.option("--batch-size", type=click.IntRange(1), default=GAN.batch_size, show_default=True,
-              help="Inputs per g-step.")
+              help="Inputs per g-step (per process with --nproc).")
 @click.option("--g-lr", type=click.FloatRange(0, min_open=True), default=GAN.g_lr, show_default=True)
 @click.option("--d-lr", type=click.FloatRange(0, min_open=True), default=GAN.d_lr, show_default=True)
 @click.option("--baseline", type=click.Choice(["mean", "none"]), default=GAN.baseline, show_default=True,
@@ -61,6 +61,7 @@ GAN = GANConfig()  # the defaults: the CLI and the Python API run the same exper
 @click.option("--seed", type=int, default=GAN.seed, show_default=True)
 @data_options
 @run_options
+@nproc_option
 def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_samples, pretrain_d_steps, rounds, samples,
               batch_size, g_lr, d_lr, baseline, control, mle_every, task_reward, task_weight, label_smoothing,
               mismatched, max_length, d_hidden, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,
@@ -83,6 +84,7 @@ def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_sample
     An unconditional generator (D judges sentences alone; dev score: log-likelihood per token):
         hybrid gan-train --model runs/lm-en/model --out runs/lm-en-gan --train train.en --dev val.en \
             --rollouts 8 --samples 1
+    With --nproc N each of N processes samples its share of every batch; one of them trains D.
     """
     from hybrid.config import GANConfig
     from hybrid.errors import ConfigError

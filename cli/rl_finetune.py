@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.params import CONTROL_HELP, MODEL_DIR, echo_summary, run_options
+from cli.params import CONTROL_HELP, MODEL_DIR, echo_summary, nproc_option, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import CONTROLS, ReinforceConfig
 
@@ -26,7 +26,8 @@ RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same 
 @click.option("--control", type=click.Choice(CONTROLS), default=RL.control, show_default=True, help=CONTROL_HELP)
 @click.option("--samples", type=click.IntRange(1), default=RL.samples, show_default=True, help="Samples per input.")
 @click.option("--steps", type=click.IntRange(1), default=RL.steps, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=RL.batch_size, show_default=True, help="Inputs per step.")
+@click.option("--batch-size", type=click.IntRange(1), default=RL.batch_size, show_default=True,
+              help="Inputs per step (per process with --nproc).")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=RL.lr, show_default=True)
 @click.option("--mle-weight", type=click.FloatRange(0), default=RL.mle_weight, show_default=True,
               help="Weight of the cross-entropy on the references, mixed in (MIXER-style).")
@@ -40,6 +41,7 @@ RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same 
 @click.option("--seed", type=int, default=RL.seed, show_default=True)
 @data_options
 @run_options
+@nproc_option
 def rl_finetune(model_dir, out_dir, reward, baseline, control, samples, steps, batch_size, lr, mle_weight,
                 entropy_weight, kl_weight, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,
                 train_file, dev_file, resume, overwrite, quiet) -> None:
@@ -55,6 +57,7 @@ def rl_finetune(model_dir, out_dir, reward, baseline, control, samples, steps, b
     A sentence classifier on the accuracy of its sampled label (or any module:function reward):
         hybrid rl-finetune --model runs/sst2/model --out runs/sst2-rl --reward accuracy \\
             --baseline mean --train train.tsv --dev dev.tsv
+    With --nproc N each of N processes samples the rollouts of its share of the inputs.
     """
     from hybrid.config import ReinforceConfig
     from hybrid.rewards import load_reward

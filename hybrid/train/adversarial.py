@@ -20,6 +20,12 @@ model goes to OUT/model, the last to OUT/last, D to OUT/discriminator. steps.jso
 record per round (D's accuracy on fresh real and generated pairs before it trains on them, G's
 reward), plotted in gan_curves.png (score.png: the dev score); the run loop's checkpoints make
 the run resumable.
+
+Under torchrun each g-step's global batch (batch_size inputs per rank) is drawn the same on every
+rank; each rank samples (and rolls out) its share with a generator of its own, and the policy
+gradients are combined into one update. For a d-step every rank samples its share of the
+d_samples inputs; rank 0 trains D on all of them and its D is copied to the other ranks. Per-token
+baselines (the batch mean of Q at each position) are over each rank's share.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from hybrid.config import GANConfig, save_json
 from hybrid.errors import ConfigError
 from hybrid.models.discriminator import Discriminator, save_discriminator
 from hybrid.rewards import Reward, load_reward
+from hybrid.train import distributed
 from hybrid.train.controls import controlled_baseline, controlled_rewards
 from hybrid.train.gan import (
     Judge,
@@ -46,8 +53,9 @@ from hybrid.train.gan import (
 )
 from hybrid.train.loop import Hooks, Schedule, load_step_log, run
 from hybrid.train.protocols import AdversarialPolicy, Rollout, is_sequence_policy
-from hybrid.train.reinforce import baseline_of, reinforce_loss
+from hybrid.train.reinforce import RANK_SEED_STRIDE, baseline_of, reinforce_loss
 from hybrid.train.rundir import claims_run_directory
+from hybrid.train.world import World, launched
 
 
 def discriminator_for(policy: AdversarialPolicy, embedding_dim: int = 64, hidden_size: int = 64, cell: str = "gru",
@@ -63,15 +71,21 @@ class AdversarialTrainer(Hooks):
 
     name = "adversarial"
     unit = "round"
+    distributed = True
 
     def __init__(self, policy: AdversarialPolicy, d: Discriminator, train: list, dev: list, config: GANConfig,
                  task_reward: Reward | None = None, judge: Judge | None = None):
         self.policy, self.d, self.train, self.dev, self.config = policy, d, train, dev, config
         self.task_reward, self.judge = task_reward, judge
+        self.world = launched()
+        if len(train) < self.world.size:
+            raise ConfigError(f"{len(train)} training inputs cannot be shared by {self.world.size} processes")
+        self.device = next(policy.model.parameters()).device
         self.g_opt = torch.optim.Adam(policy.model.parameters(), lr=config.g_lr)
         self.d_opt = torch.optim.Adam(d.parameters(), lr=config.d_lr)
-        self.generator = torch.Generator().manual_seed(config.seed)  # samples and rollouts
-        self.rng = random.Random(config.seed)  # which training inputs each step takes
+        # samples and rollouts: each rank its own
+        self.generator = torch.Generator().manual_seed(config.seed + RANK_SEED_STRIDE * self.world.rank)
+        self.rng = random.Random(config.seed)  # which training inputs each step takes: the same on every rank
         self.g_steps_done = 0
 
     # -- the run loop's hooks ---------------------------------------------------------------
@@ -88,6 +102,18 @@ class AdversarialTrainer(Hooks):
         for _ in range(self.config.d_steps):
             d_stats = self._d_step()
         return {**{k: sum(r[k] for r in g_records) / len(g_records) for k in g_records[0]}, **d_stats}
+
+    def shard(self, item: int, world: World) -> int:
+        return item  # a round number: every rank draws the same inputs and takes its share
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [*self.policy.model.parameters(), *self.d.parameters()]
+
+    def rank_state(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state()}
+
+    def load_rank_state(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
 
     def evaluate(self) -> dict[str, Any]:
         return self.policy.evaluate(self.dev, beam=self.config.dev_beam, max_length=self.config.max_length)
@@ -117,9 +143,10 @@ class AdversarialTrainer(Hooks):
     # -- one generator and one discriminator update ----------------------------------------------
     def _g_step(self) -> dict[str, float]:
         """One policy-gradient update on D's (and the task's) reward; returns the rewards seen."""
-        config, policy = self.config, self.policy
+        config, policy, world = self.config, self.policy, self.world
         self.g_steps_done += 1
-        inputs = self.rng.sample(self.train, min(config.batch_size, len(self.train)))
+        inputs = self.rng.sample(self.train, min(config.batch_size * world.size, len(self.train)))
+        inputs = inputs[world.rank::world.size]
         rollout = policy.sample(inputs, config.samples, 1.0, self.generator, config.max_length)
         fake = policy.judged(rollout)
         self.d.eval()  # D judges without dropout (a fresh or resumed D is in training mode)
@@ -133,36 +160,40 @@ class AdversarialTrainer(Hooks):
         else:
             with torch.no_grad():
                 d_score = judge(fake.tokens, fake.mask, rows).float()  # (N,)
-        record = {"g_reward": float(d_score.mean())}
-        task = self._task_rewards(rollout, inputs, record, d_score.device)
+        task = self._task_rewards(rollout, inputs, d_score.device)
         if per_token is not None and is_sequence_policy(policy):
             if task is not None:
                 per_token = (1 - config.task_weight) * per_token + config.task_weight * task.unsqueeze(1) * fake.mask
             loss = token_policy_loss(policy.token_log_probs(rollout), per_token, fake.mask, config.baseline)
+            weight = float(fake.mask.sum())  # the loss is a mean over tokens
         else:
             rewards = d_score if task is None else (1 - config.task_weight) * d_score + config.task_weight * task
             rewards, _ = controlled_rewards(config.control, rewards, self.generator)
             logp, _ = policy.score(rollout)
             loss = reinforce_loss(logp, rewards, controlled_baseline(config.control, rewards, self._baseline(rewards)))
+            weight = float(len(fake))  # the loss is a mean over sequences
         if config.mle_every and self.g_steps_done % config.mle_every == 0:
             loss = loss + policy.mle_loss(inputs)
         self.g_opt.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(policy.model.parameters(), weight, world)
         torch.nn.utils.clip_grad_norm_(policy.model.parameters(), config.clip_norm)
         self.g_opt.step()
+        count, d_sum, task_sum = distributed.sum_floats(  # over the global batch
+            [float(len(fake)), float(d_score.sum()), 0.0 if task is None else float(task.sum())], world)
+        record = {"g_reward": d_sum / count}
+        if task is not None:
+            record["task_reward"] = task_sum / count / config.reward_scale
         return record
 
-    def _task_rewards(self, rollout: Rollout, inputs: list, record: dict[str, float],
-                      device: torch.device) -> torch.Tensor | None:
-        """(N,) the task reward of each sample, scaled, or None without one; logged in `record`."""
+    def _task_rewards(self, rollout: Rollout, inputs: list, device: torch.device) -> torch.Tensor | None:
+        """(N,) the task reward of each sample, scaled, or None without one."""
         config = self.config
         if self.task_reward is None or config.task_weight == 0:
             return None
         references = [y for y in self.policy.references(inputs) for _ in range(config.samples)]
         sources = [x for x in self.policy.sources(inputs) for _ in range(config.samples)]
-        task = self.task_reward(rollout.outputs, references, sources).to(device) * config.reward_scale
-        record["task_reward"] = float(task.mean()) / config.reward_scale
-        return task
+        return self.task_reward(rollout.outputs, references, sources).to(device) * config.reward_scale
 
     def _baseline(self, rewards: torch.Tensor) -> torch.Tensor:
         """Per sequence: none, the other samples of the same input (samples >= 2), or the batch mean."""
@@ -174,16 +205,24 @@ class AdversarialTrainer(Hooks):
 
     def _d_step(self) -> dict[str, float]:
         """d_samples inputs: their references against one fresh sample each (and, for conditional
-        policies, mismatched pairs)."""
-        config, policy = self.config, self.policy
+        policies, mismatched pairs). Each rank samples its share; rank 0 trains D on them all."""
+        config, policy, world = self.config, self.policy, self.world
         inputs = self.rng.sample(self.train, min(config.d_samples, len(self.train)))
         size = max(config.batch_size, config.d_batch)
-        chunks = [inputs[i: i + size] for i in range(0, len(inputs), size)]
-        fake = concat([policy.judged(policy.sample(chunk, 1, 1.0, self.generator, config.max_length))
-                       for chunk in chunks])
-        real = concat([policy.real(chunk) for chunk in chunks])
-        return fit_discriminator(self.d, self.d_opt, real, fake, config, self.generator,
-                                 negatives=config.mismatched and real.src is not None)
+        mine = inputs[world.rank::world.size]
+        fakes = [policy.judged(policy.sample(mine[i: i + size], 1, 1.0, self.generator, config.max_length))
+                 for i in range(0, len(mine), size)]
+        if world.distributed:
+            fakes = [part for parts in distributed.gather(fakes, world) for part in parts]
+        stats: dict[str, float] = {}
+        if world.main:
+            real = concat([policy.real(inputs[i: i + size]) for i in range(0, len(inputs), size)])
+            stats = fit_discriminator(self.d, self.d_opt, real, concat(fakes), config, self.generator,
+                                      negatives=config.mismatched and real.src is not None)
+        if world.distributed:  # rank 0's D on every rank
+            distributed.broadcast_parameters(self.d.parameters(), world)
+            stats = distributed.broadcast(stats, world)
+        return stats
 
 
 @claims_run_directory
@@ -199,7 +238,8 @@ def adversarial_finetune(policy: AdversarialPolicy, d: Discriminator, train: lis
         task_reward = load_reward(config.task_reward)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_json(config, out / "gan_config.json")
+    if launched().main:  # the other ranks of a distributed run write nothing
+        save_json(config, out / "gan_config.json")
     trainer = AdversarialTrainer(policy, d, train, dev, config, task_reward, judge)
     schedule = Schedule(steps=config.rounds, eval_every=config.eval_every, max_minutes=config.max_minutes,
                         seed=config.seed,

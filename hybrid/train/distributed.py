@@ -30,7 +30,7 @@ from hybrid.errors import ConfigError, DistributedError
 from hybrid.train.world import World, launched
 
 __all__ = ["World", "launched", "current", "join", "leave", "device_of", "broadcast", "broadcast_floats", "gather",
-           "broadcast_parameters", "average_gradients"]
+           "broadcast_parameters", "average_gradients", "sum_floats"]
 
 T = TypeVar("T")
 TIMEOUT_ENV = "HYBRID_DIST_TIMEOUT"
@@ -127,6 +127,15 @@ def broadcast_floats(values: list[float], world: World) -> list[float]:
         return values
     tensor = torch.tensor(values, dtype=torch.float64, device=_collective_device())
     _collective(lambda: dist.broadcast(tensor, src=0))
+    return tensor.tolist()
+
+
+def sum_floats(values: list[float], world: World) -> list[float]:
+    """Each number summed over the ranks: one small all-reduce (cheap enough for every step)."""
+    if not world.distributed:
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64, device=_collective_device())
+    _collective(lambda: dist.all_reduce(tensor))
     return tensor.tolist()
 
 

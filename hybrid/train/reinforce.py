@@ -6,6 +6,13 @@ ema: a running mean) and minimises -(R - b) log p(y|x), plus an entropy bonus, a
 and a KL penalty to the starting model when asked. The run log records reward mean/std,
 baseline, entropy (steps.jsonl) and the dev score (train_log.jsonl); the best model by dev score
 is saved; runs resume. The steps run on the run loop (hybrid.train.loop).
+
+Under torchrun each step's global batch (batch_size inputs per rank) is drawn the same on every
+rank, and each rank samples the rollouts of its share of the inputs with a generator of its own.
+Baselines that compare samples of one input (mean, self-critical) stay on the rank that drew
+them; the running mean (ema) and the logged figures are over the global batch; the gradients of
+the per-sample mean loss are combined so that the update is one process's on the global batch.
+The shuffled-reward control shuffles within each rank's share.
 """
 
 from __future__ import annotations
@@ -23,10 +30,15 @@ from torch import Tensor
 from hybrid.config import ReinforceConfig, save_json
 from hybrid.errors import ConfigError
 from hybrid.rewards import Reward, load_reward
+from hybrid.train import distributed
 from hybrid.train.controls import controlled_baseline, controlled_rewards
 from hybrid.train.loop import Hooks, Schedule, load_step_log, run
 from hybrid.train.protocols import Policy
 from hybrid.train.rundir import claims_run_directory
+from hybrid.train.world import World, launched
+
+#: a rank's rollouts are seeded apart from the other ranks' (rank 0 keeps one process's seeds)
+RANK_SEED_STRIDE = 7_919
 
 
 def reinforce_loss(log_probs: Tensor, rewards: Tensor, baseline: Tensor) -> Tensor:
@@ -56,19 +68,30 @@ class ReinforceTrainer(Hooks):
     """REINFORCE steps on the run loop: each step samples its own batch (seeded by the step)."""
 
     name = "reinforce"
+    distributed = True
 
     def __init__(self, policy: Policy, config: ReinforceConfig, train: list, dev: list, reward: Reward):
         self.policy, self.config, self.train, self.dev, self.reward = policy, config, train, dev, reward
+        self.world = launched()
+        if len(train) < self.world.size:
+            raise ConfigError(f"{len(train)} training inputs cannot be shared by {self.world.size} processes")
+        self.device = next(policy.model.parameters()).device
         self.optimizer = torch.optim.Adam(policy.model.parameters(), lr=config.lr)
         self.reference = copy.deepcopy(policy) if config.kl_weight > 0 else None  # the starting model
         self.generator = torch.Generator()
         self.ema: float | None = None
 
+    def shard(self, item: int, world: World) -> int:
+        return item  # a step number: every rank draws the same global batch and takes its share in `step`
+
+    def parameters(self) -> list[Tensor]:
+        return list(self.policy.model.parameters())
+
     def step(self, item: int, step: int, epoch: int) -> dict[str, float]:
-        config, policy = self.config, self.policy
+        config, policy, world = self.config, self.policy, self.world
         rng = random.Random(config.seed * 100_003 + item)  # a step's batch and samples do not depend on resuming
-        self.generator.manual_seed(config.seed * 100_003 + item)
-        inputs = rng.sample(self.train, min(config.batch_size, len(self.train)))
+        self.generator.manual_seed(config.seed * 100_003 + item + RANK_SEED_STRIDE * world.rank)
+        inputs = rng.sample(self.train, min(config.batch_size * world.size, len(self.train)))[world.rank::world.size]
         started = time.monotonic()
         rollout = policy.sample(inputs, config.samples, config.temperature, self.generator, config.max_length)
         rewards, reward_seconds = self._rewards(rollout.outputs, inputs, config.samples)
@@ -78,6 +101,9 @@ class ReinforceTrainer(Hooks):
             reward_seconds += seconds
         true_rewards = rewards
         rewards, greedy_rewards = controlled_rewards(config.control, rewards, self.generator, greedy_rewards)
+        if config.baseline == "ema" and self.ema is None:  # the first step's running mean: this batch's
+            total, count = distributed.sum_floats([float(rewards.sum()), rewards.numel()], world)
+            self.ema = total / count
         baseline = baseline_of(config.baseline, rewards, config.samples, greedy_rewards, self.ema)
         logp, entropy = policy.score(rollout)
         shaped = rewards
@@ -91,16 +117,24 @@ class ReinforceTrainer(Hooks):
             loss = loss + config.mle_weight * policy.mle_loss(inputs)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        n = rewards.numel()
+        distributed.average_gradients(policy.model.parameters(), n, world)  # the loss is a mean over samples
         if config.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(policy.model.parameters(), config.clip_norm)
         self.optimizer.step()
-        mean = float(rewards.mean())
+        totals = distributed.sum_floats(  # the global batch's figures (one process: this batch's)
+            [n, float(rewards.sum()), float(true_rewards.sum()), float(true_rewards.square().sum()),
+             float(baseline.sum()), float(entropy.detach().sum()), float(loss.detach()) * n, reward_seconds], world)
+        count, reward_sum, true_sum, true_squares, baseline_sum, entropy_sum, loss_sum, reward_seconds = totals
+        mean = reward_sum / count
         self.ema = mean if self.ema is None else config.ema_decay * self.ema + (1 - config.ema_decay) * mean
-        return {"reward_mean": float(true_rewards.mean()) / config.reward_scale,  # the real reward, under a control too
-                "reward_std": float(true_rewards.std()) / config.reward_scale if rewards.numel() > 1 else 0.0,
-                "baseline_mean": float(baseline.mean()) / config.reward_scale,
-                "entropy": float(entropy.detach().mean()),
-                "loss": float(loss.detach()), "reward_seconds": round(reward_seconds, 4),
+        true_mean = true_sum / count
+        variance = (true_squares - count * true_mean ** 2) / (count - 1) if count > 1 else 0.0
+        return {"reward_mean": true_mean / config.reward_scale,  # the real reward, under a control too
+                "reward_std": max(variance, 0.0) ** 0.5 / config.reward_scale,
+                "baseline_mean": baseline_sum / count / config.reward_scale,
+                "entropy": entropy_sum / count,
+                "loss": loss_sum / count, "reward_seconds": round(reward_seconds / world.size, 4),
                 "step_seconds": round(time.monotonic() - started, 4)}
 
     def _rewards(self, outputs: list[list[str]], inputs: list, n: int) -> tuple[Tensor, float]:
@@ -145,7 +179,8 @@ def reinforce(policy: Policy, config: ReinforceConfig, train: list, dev: list, o
     """Fine-tune `policy` (see hybrid.train.policies) on `train`; dev is scored every eval_every steps."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_json(config, out / "rl_config.json")
+    if launched().main:  # the other ranks of a distributed run write nothing
+        save_json(config, out / "rl_config.json")
     trainer = ReinforceTrainer(policy, config, train, dev, reward or load_reward(config.reward))
     schedule = Schedule(steps=config.steps, eval_every=config.eval_every, max_minutes=config.max_minutes,
                         seed=config.seed, eval_at_start=True,

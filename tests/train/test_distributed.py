@@ -101,6 +101,57 @@ def test_a_distributed_run_resumes(work, two_ranks):
     assert_same_model(trained_state(two_ranks[0]), trained_state(out))
 
 
+def rl_args(work: Path, start: Path, out: Path, batch: int, *more: object) -> list[object]:
+    return ["rl-finetune", "--model", start, "--out", out, "--train", work / "train.txt", "--dev", work / "dev.txt",
+            "--reward", "span-f1", "--baseline", "mean", "--samples", 2, "--steps", 3, "--eval-every", 3,
+            "--batch-size", batch, "--quiet", *more]
+
+
+def test_rl_finetune_on_two_processes_makes_one_update_of_the_global_batch(work, two_ranks):
+    """Under zero-advantage only the MLE term trains: two ranks of 2 inputs then end at the model one
+    process reaches with 4 (the same inputs drawn, the gradients combined); the rollouts, rewards and
+    logged figures run on both ranks."""
+    start = two_ranks[0] / "model"
+    control = ("--control", "zero-advantage", "--mle-weight", 1)
+    one = hybrid(*rl_args(work, start, work / "rl-one", 4, *control))
+    two = hybrid(*rl_args(work, start, work / "rl-two", 2, *control), nproc=2)
+    for result in (one, two):
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert_same_model(trained_state(work / "rl-one"), trained_state(work / "rl-two"))
+    steps = [json.loads(line) for line in (work / "rl-two" / "steps.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in steps] == [1, 2, 3]
+    assert all(0 <= s["reward_mean"] <= 100 and s["entropy"] > 0 for s in steps)
+    assert two.stdout.count('"best_dev"') == 1
+    assert json.loads((work / "rl-two" / "rl_config.json").read_text())["batch_size"] == 2
+
+
+def test_rl_finetune_samples_on_two_processes(work, two_ranks):
+    out = work / "rl-sampled"
+    result = hybrid(*rl_args(work, two_ranks[0] / "model", out, 2), nproc=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps_run"] == 3 and summary["stopped_by"] == "steps" and (out / "model").is_dir()
+    assert len((out / "steps.jsonl").read_text().splitlines()) == 3
+
+
+def test_gan_train_runs_on_two_processes_and_resumes(work, two_ranks):
+    out = work / "gan"
+    args = ["gan-train", "--model", two_ranks[0] / "model", "--out", out, "--train", work / "train.txt", "--dev",
+            work / "dev.txt", "--batch-size", 2, "--d-samples", 7, "--pretrain-d-steps", 1, "--eval-every", 2,
+            "--quiet"]
+    first = hybrid(*args, "--rounds", 2, nproc=2)
+    assert first.returncode == 0, first.stderr[-3000:]
+    more = hybrid(*args, "--rounds", 3, "--resume", nproc=2)
+    assert more.returncode == 0, more.stderr[-3000:]
+    rounds = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rounds] == [1, 2, 3]
+    assert all(0 <= r["g_reward"] <= 1 and 0 <= r["d_acc_fake"] <= 1 for r in rounds)
+    assert (out / "discriminator").is_dir() and (out / "last").is_dir()
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    generators = [rank["generator"] for rank in state["rank_states"]]  # each rank samples with its own
+    assert len(generators) == 2 and not torch.equal(generators[0], generators[1])
+
+
 def test_the_classifier_trains_on_two_processes_as_on_one(tmp_path):
     write_labelled(tmp_path / "train.tsv", 29)
     write_labelled(tmp_path / "dev.tsv", 6, seed=3)
