@@ -60,32 +60,38 @@ def emission_potentials(decoding: Decoding, scores: np.ndarray) -> np.ndarray:
 def viterbi(emissions: np.ndarray, lengths: np.ndarray, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     """Best paths (B, T) and scores (B,) of emissions (B, T, K) with right padding after `lengths`.
 
-    Tag-major states (K, B) as in `chain._scan_values`; padded positions carry the state over
-    and repeat the last tag; ties go to the lowest tag id, as torch's max.
+    The sentences are taken longest first, so that those still running at step t are a prefix
+    of the batch and padding costs nothing; tag-major states (K, B) as in `chain._scan_values`.
+    Padded positions repeat the last tag; ties go to the lowest tag id, as torch's max.
     """
-    b, t_len, _ = emissions.shape
+    b, t_len, k = emissions.shape
     if b == 1:
         return _viterbi_one(emissions[0], int(lengths[0]), chain)
-    e = emissions.transpose(1, 2, 0)  # (T, K, B)
-    real = np.arange(t_len)[:, None] < lengths[None, :]  # (T, B)
+    order = np.argsort(-lengths, kind="stable")
+    e = np.ascontiguousarray(emissions[order].transpose(1, 2, 0))  # (T, K, B)
+    running = (lengths[order][None, :] > np.arange(t_len)[:, None]).sum(axis=1)  # (T,) sentences with a tag at t
     trans = chain.transitions[:, :, None]  # (K_prev, K_next, 1)
+    history = np.empty((t_len, b, k), dtype=e.dtype)  # best score of each tag at each step
     state = chain.start[:, None] + e[0]  # (K, B)
-    states = [state]
+    history[0] = state.T
     for t in range(1, t_len):
-        new = (state[:, None, :] + trans).max(axis=0) + e[t]  # (K, B)
-        state = np.where(real[t], new, state)
-        states.append(state)
-    final = states[-1] + chain.end[:, None]  # (K, B)
+        n = running[t]
+        new = (state[:, None, :n] + trans).max(axis=0) + e[t, :, :n]  # (K, n)
+        state[:, :n] = new
+        history[t, :n] = new.T
+    final = state + chain.end[:, None]  # (K, B)
     cur = final.argmax(axis=0)  # (B,)
     scores = final[cur, np.arange(b)]
-    history = np.stack(states).transpose(0, 2, 1)  # (T, B, K)
     trans_to = chain.transitions.T  # (K_next, K_prev)
-    tags = [cur]
-    for t in range(t_len - 1, 0, -1):
-        prev = (history[t - 1] + trans_to[cur]).argmax(axis=-1)  # (B,)
-        cur = np.where(real[t], prev, cur)
-        tags.append(cur)
-    return np.stack(tags[::-1], axis=1), scores
+    path = np.empty((t_len, b), dtype=np.int64)
+    path[-1] = cur
+    for t in range(t_len - 1, 0, -1):  # the first n have a tag at t: step back; the rest repeat their last tag
+        n = running[t]
+        cur[:n] = (history[t - 1, :n] + trans_to[cur[:n]]).argmax(axis=-1)
+        path[t - 1] = cur
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(b)
+    return path.T[inverse], scores[inverse]
 
 
 def _viterbi_one(emissions: np.ndarray, length: int, chain: Chain) -> tuple[np.ndarray, np.ndarray]:

@@ -160,22 +160,45 @@ def broadcast_parameters(parameters: Iterable[torch.Tensor], world: World) -> No
 def average_gradients(parameters: Iterable[torch.Tensor], weight: float, world: World) -> float:
     """Replace each rank's gradients by sum_r w_r g_r / sum_r w_r (w_r: rank r's `weight`, e.g. its
     sentences, when its loss is a mean over them): the gradient of the mean over the global batch.
-    One all-reduce of a flat buffer; a gradient missing on some ranks counts as zero there, and one
-    missing on every rank stays None (as in one process, the optimiser skips it). Returns sum_r w_r."""
+    A gradient missing on some ranks counts as zero there, and one missing on every rank stays
+    None (as in one process, the optimiser skips it). Returns sum_r w_r.
+
+    Two all-reduces: a small one of which rows of each matrix any rank touched (with the weights
+    and which gradients exist), then one flat buffer of the gradients, where a matrix with at
+    most half its rows touched (a word embedding: a batch meets few of its words) sends only
+    those rows. Rows no rank touched are zero everywhere, so the sums are the dense sums."""
     params = [p for p in parameters if p.requires_grad]
     if not world.distributed or not params:
         return weight
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    present = grads[0].new_tensor([float(p.grad is not None) for p in params])
-    flat = torch.cat([g.reshape(-1) * weight for g in grads] + [present, grads[0].new_tensor([weight])])
+    matrices = [i for i, g in enumerate(grads) if g.dim() == 2]
+    head = torch.cat([grads[i].ne(0).any(1).double() for i in matrices]
+                     + [grads[0].new_tensor([float(p.grad is not None) for p in params] + [weight],
+                                            dtype=torch.float64)])
+    _collective(lambda: dist.all_reduce(head))
+    total = float(head[-1])
+    anywhere = (head[-1 - len(params):-1] > 0).tolist()
+    rows: dict[int, torch.Tensor] = {}  # parameter index -> the rows it sends
+    offset = 0
+    for i in matrices:
+        n = grads[i].shape[0]
+        touched = head[offset:offset + n].nonzero().squeeze(1)
+        offset += n
+        if 2 * len(touched) <= n:
+            rows[i] = touched
+    parts = [(g[rows[i]] if i in rows else g).reshape(-1) for i, g in enumerate(grads)]
+    flat = torch.cat(parts) * weight
     _collective(lambda: dist.all_reduce(flat))
-    total = float(flat[-1])
-    anywhere = (flat[-1 - len(params):-1] > 0).tolist()
     if total > 0:
         flat /= total
     offset = 0
-    for p, g, some in zip(params, grads, anywhere, strict=True):
-        n = g.numel()
-        p.grad = flat[offset:offset + n].view_as(p) if some else None
-        offset += n
+    for i, (p, part, some) in enumerate(zip(params, parts, anywhere, strict=True)):
+        values = flat[offset:offset + part.numel()]
+        offset += part.numel()
+        if not some:
+            p.grad = None
+        elif i in rows:
+            p.grad = torch.zeros_like(p).index_copy_(0, rows[i], values.view(-1, p.shape[1]))
+        else:
+            p.grad = values.view_as(p)
     return total

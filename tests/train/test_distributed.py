@@ -221,6 +221,49 @@ def test_a_dead_rank_ends_the_job_with_a_clear_error(work, tmp_path):
             p.communicate()
 
 
+def rank_gradients(rank: int) -> dict[str, torch.Tensor | None]:
+    """What each rank's backward pass left: an embedding with a few rows touched, a dense matrix,
+    a vector, a gradient only rank 0 has and one no rank has."""
+    g = torch.Generator().manual_seed(rank)
+    embedding = torch.zeros(20, 3)
+    embedding[[1, 4] if rank == 0 else [4, 7]] = torch.randn(2, 3, generator=g)
+    return {"embedding": embedding, "dense": torch.randn(4, 2, generator=g), "vector": torch.randn(5, generator=g),
+            "rank0_only": torch.randn(3, 3, generator=g) if rank == 0 else None, "nowhere": None}
+
+
+WEIGHTS = (3.0, 1.0)
+SHAPES = {"embedding": (20, 3), "dense": (4, 2), "vector": (5,), "rank0_only": (3, 3), "nowhere": (2,)}
+
+
+def average_on_rank(rank: int, port: int, out: str) -> None:
+    os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+                       "MASTER_PORT": str(port)})
+    world, _ = distributed.join()
+    params = {name: torch.nn.Parameter(torch.zeros(shape)) for name, shape in SHAPES.items()}
+    for name, grad in rank_gradients(rank).items():
+        params[name].grad = grad
+    total = distributed.average_gradients(params.values(), WEIGHTS[rank], world)
+    if rank == 0:
+        torch.save({"total": total, **{name: p.grad for name, p in params.items()}}, out)
+    distributed.leave()
+
+
+def test_gradients_are_averaged_by_weight_with_sparse_rows_sent_packed(tmp_path):
+    out = tmp_path / "grads.pt"
+    torch.multiprocessing.spawn(average_on_rank, args=(free_port(), str(out)), nprocs=2)
+    got = torch.load(out, weights_only=True)
+    assert got["total"] == sum(WEIGHTS)
+    ranks = [rank_gradients(r) for r in range(2)]
+    for name, shape in SHAPES.items():
+        if name == "nowhere":
+            assert got[name] is None
+            continue
+        summed = sum(w * (g[name] if g[name] is not None else torch.zeros(shape))
+                     for w, g in zip(WEIGHTS, ranks, strict=True))
+        torch.testing.assert_close(got[name], summed / sum(WEIGHTS), msg=name)
+    assert got["embedding"].ne(0).any(1).nonzero().squeeze(1).tolist() == [1, 4, 7]
+
+
 def test_weighted_gradients_in_one_process_are_left_alone():
     p = torch.nn.Parameter(torch.ones(3))
     p.grad = torch.full((3,), 2.0)
