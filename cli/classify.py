@@ -6,7 +6,16 @@ import json
 
 import click
 
-from cli.params import DEVICE, ENCODERS, MODEL_DIR, echo_summary, nproc_option, run_options, transformer_options
+from cli.params import (
+    ENCODERS,
+    MODEL_DIR,
+    amp_option,
+    device_option,
+    echo_summary,
+    nproc_option,
+    run_options,
+    transformer_options,
+)
 from hybrid.config import ClassifierModelConfig, ClassifierTrainConfig
 
 FILE = click.Path(exists=True, dir_okay=False)
@@ -52,12 +61,13 @@ def classify() -> None:
 @click.option("--patience", type=click.IntRange(1), default=TRAIN.patience, show_default=True)
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=TRAIN.seed, show_default=True)
-@click.option("--device", type=DEVICE, default="cpu", show_default=True)
+@device_option
+@amp_option
 @run_options
 @nproc_option
 def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, positions, attention_dropout, pooling,
           word_dim, hidden_size, num_layers, dropout, embeddings, lowercase, class_weights, word_dropout, lr,
-          batch_size, epochs, patience, max_minutes, seed, device, overwrite, resume, quiet) -> None:
+          batch_size, epochs, patience, max_minutes, seed, device, amp, overwrite, resume, quiet) -> None:
     """Train a classifier; the best model (by dev accuracy) is saved to OUT/model.
 
     \b
@@ -75,7 +85,7 @@ def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, 
                                     max_minutes=max_minutes, dev_fraction=dev_fraction, class_weights=class_weights,
                                     word_dropout=word_dropout, seed=seed))
     summary = train_classifier(config, train_file, out_dir, dev_file, resume=resume, overwrite=overwrite,
-                               progress=not quiet, log=click.echo, device=device)
+                               progress=not quiet, log=click.echo, device=device, amp=amp)
     echo_summary(summary)
 
 

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from cli.params import DEVICE, echo_summary, run_options
+from cli.params import device_option, echo_summary, run_options
 from hybrid.config import GloveConfig, Word2VecConfig
 
 W2V, GLOVE = Word2VecConfig(), GloveConfig()  # the defaults: the CLI and the Python API train alike
@@ -79,7 +79,7 @@ def _default(word2vec: object, glove: object) -> str:
               help="Time budget of the training passes (GloVe's counting comes before it).")
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: torch's).")
 @click.option("--seed", type=int, default=None, help=f"[default: {W2V.seed}]")
-@click.option("--device", type=DEVICE, default="cpu", show_default=True)
+@device_option
 @run_options
 def train(corpus, out_dir, model, threads, device, resume, overwrite, quiet, **settings) -> None:
     """Learn word vectors from raw text with word2vec (skip-gram or CBOW) or GloVe.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.params import CONTROL_HELP, MODEL_DIR, echo_summary, nproc_option, run_options
+from cli.params import CONTROL_HELP, MODEL_DIR, device_option, echo_summary, nproc_option, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import CONTROLS, GANConfig
 
@@ -59,14 +59,14 @@ GAN = GANConfig()  # the defaults: the CLI and the Python API run the same exper
               help="Dev score every N rounds.")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=GAN.seed, show_default=True)
+@device_option
 @data_options
 @run_options
 @nproc_option
 def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_samples, pretrain_d_steps, rounds, samples,
               batch_size, g_lr, d_lr, baseline, control, mle_every, task_reward, task_weight, label_smoothing,
-              mismatched, max_length, d_hidden, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,
-              train_file, dev_file,
-              resume, overwrite, quiet) -> None:
+              mismatched, max_length, d_hidden, eval_every, max_minutes, seed, device, train_src, train_tgt, dev_src,
+              dev_tgt, train_file, dev_file, resume, overwrite, quiet) -> None:
     """Fine-tune MODEL as the generator of a conditional GAN.
 
     A discriminator D learns to tell (input, reference) pairs from (input, model output)
@@ -101,12 +101,12 @@ def gan_train(model_dir, out_dir, rollouts, g_steps, d_steps, d_epochs, d_sample
                        pretrain_d_steps=pretrain_d_steps, eval_every=eval_every, max_minutes=max_minutes, seed=seed,
                        samples=samples, task_reward=task_reward, task_weight=task_weight, max_length=max_length)
     policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
-                                     "adversarial training")
+                                     "adversarial training", device=device)
     if rollouts > 0 and not is_sequence_policy(policy):
         raise click.UsageError("--rollouts needs a model that generates left to right (seq2seq, language "
                                "model); taggers take --rollouts 0")
     try:
-        d = discriminator_for(policy, hidden_size=d_hidden)
+        d = discriminator_for(policy, hidden_size=d_hidden).to(next(policy.model.parameters()).device)
     except ConfigError as exc:  # pragma: no cover - sizes come from a loaded model
         raise click.UsageError(str(exc)) from None
     summary = adversarial_finetune(policy, d, train, dev, config, out_dir, resume=resume, overwrite=overwrite,

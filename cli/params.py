@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # the commands import torch models lazily, for a fast start
 
 
 class DeviceType(click.ParamType):
-    """A torch device that exists here: cpu, cuda, cuda:N (checked before any work)."""
+    """A torch device that exists here: cpu, cuda, cuda:N, or auto (cuda when there is a GPU, else
+    cpu); checked before any work."""
 
     name = "device"
 
@@ -33,6 +34,9 @@ class DeviceType(click.ParamType):
         if text == "cpu":
             return text  # no torch import for the default
         import torch
+
+        if text == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
 
         try:
             device = torch.device(text)
@@ -177,6 +181,22 @@ def nproc_option(command: F) -> F:
         help="Train with N processes on this machine (torchrun, gloo on CPU, NCCL on CUDA): each takes "
              "batch-size examples of every step's global batch. For several machines run torchrun "
              "yourself (docs/scaling.md).")(command)
+
+
+def device_option(command: F) -> F:
+    """--device cpu|cuda|cuda:N|auto, for every trainer."""
+    return click.option("--device", type=DEVICE, default="cpu", show_default=True,
+                        help="torch device to train on: cpu, cuda, cuda:N, or auto (cuda when there is a GPU). "
+                             "With --nproc, cuda means each process's own GPU.")(command)
+
+
+def amp_option(command: F) -> F:
+    """--amp off|bf16|fp16: mixed precision of the training steps (hybrid.train.precision)."""
+    return click.option(
+        "--amp", type=click.Choice(["off", "bf16", "fp16"]), default="off", show_default=True,
+        help="Mixed precision: the forward pass in bfloat16 or float16 (with gradient scaling), where a GPU "
+             "runs it faster; structured layers and losses stay in float32. fp16 needs --device cuda; bf16 "
+             "also runs on CPUs.")(command)
 
 
 def run_options(command: F) -> F:

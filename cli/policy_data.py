@@ -38,8 +38,21 @@ def data_options(command: Callable) -> Callable:
 
 
 def load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
-                what: str = "REINFORCE fine-tuning") -> tuple[AdversarialPolicy, list, list]:
-    """The model in `model_dir` as a policy (hybrid.train.policies), its training and dev data."""
+                what: str = "REINFORCE fine-tuning", device: str = "cpu") -> tuple[AdversarialPolicy, list, list]:
+    """The model in `model_dir` as a policy (hybrid.train.policies) on `device` (with several
+    processes, cuda is each one's own GPU), its training and dev data."""
+    policy, train, dev = _policy_and_data(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
+                                          what)
+    if device != "cpu":
+        from hybrid.train.distributed import device_of
+        from hybrid.train.world import launched
+
+        policy.model.to(device_of(device, launched()))
+    return policy, train, dev
+
+
+def _policy_and_data(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
+                     what: str) -> tuple[AdversarialPolicy, list, list]:
     if model_kind(model_dir) is SEQ2SEQ:
         if not (train_src and train_tgt and dev_src and dev_tgt):
             raise click.UsageError("a seq2seq model needs --train-src, --train-tgt, --dev-src and --dev-tgt")

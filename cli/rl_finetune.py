@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.params import CONTROL_HELP, MODEL_DIR, echo_summary, nproc_option, run_options
+from cli.params import CONTROL_HELP, MODEL_DIR, device_option, echo_summary, nproc_option, run_options
 from cli.policy_data import data_options, load_policy
 from hybrid.config import CONTROLS, ReinforceConfig
 
@@ -39,12 +39,13 @@ RL = ReinforceConfig()  # the defaults: the CLI and the Python API run the same 
               help="Dev score every N steps.")
 @click.option("--max-minutes", type=click.FloatRange(0, min_open=True), default=None, help="Time budget.")
 @click.option("--seed", type=int, default=RL.seed, show_default=True)
+@device_option
 @data_options
 @run_options
 @nproc_option
 def rl_finetune(model_dir, out_dir, reward, baseline, control, samples, steps, batch_size, lr, mle_weight,
-                entropy_weight, kl_weight, eval_every, max_minutes, seed, train_src, train_tgt, dev_src, dev_tgt,
-                train_file, dev_file, resume, overwrite, quiet) -> None:
+                entropy_weight, kl_weight, eval_every, max_minutes, seed, device, train_src, train_tgt, dev_src,
+                dev_tgt, train_file, dev_file, resume, overwrite, quiet) -> None:
     """Fine-tune MODEL with REINFORCE on a sequence-level reward.
 
     \b
@@ -67,7 +68,8 @@ def rl_finetune(model_dir, out_dir, reward, baseline, control, samples, steps, b
                              batch_size=batch_size, lr=lr, mle_weight=mle_weight, entropy_weight=entropy_weight,
                              kl_weight=kl_weight, eval_every=eval_every, max_minutes=max_minutes, seed=seed)
     scorer = load_reward(reward)
-    policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file)
+    policy, train, dev = load_policy(model_dir, train_src, train_tgt, dev_src, dev_tgt, train_file, dev_file,
+                                     device=device)
     summary = reinforce(policy, config, train, dev, out_dir, resume=resume, overwrite=overwrite,
                         progress=not quiet, log=click.echo, reward=scorer)
     echo_summary(summary)

@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from cli.params import DEVICE, echo_summary, nproc_option, run_options
+from cli.params import amp_option, device_option, echo_summary, nproc_option, run_options
 
 # option name -> (config section, field); unset options keep the --config / default value
 OVERRIDES = {
@@ -91,10 +91,11 @@ def seq2seq() -> None:
 @click.option("--seed", type=int, default=None, help="[default: 1]")
 @click.option("--config", "config_file", type=FILE, default=None,
               help="JSON config (sections model, train); command-line options override it.")
-@click.option("--device", type=DEVICE, default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@device_option
+@amp_option
 @run_options
 @nproc_option
-def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, resume, overwrite, quiet,
+def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, amp, resume, overwrite, quiet,
           **options) -> None:
     """Train a seq2seq model with teacher forcing; the best model by dev BLEU goes to OUT/model.
 
@@ -142,5 +143,5 @@ def train(train_src, train_tgt, dev_src, dev_tgt, out_dir, config_file, device, 
         dev_pairs = nonempty(read_parallel(dev_src, dev_tgt), dev_src, "sentence pairs")
     summary = train_seq2seq(config, train_pairs, dev_pairs, out_dir,
                             resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo,
-                            device=device)
+                            device=device, amp=amp)
     echo_summary(summary)

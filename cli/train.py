@@ -6,7 +6,16 @@ import dataclasses
 
 import click
 
-from cli.params import COLUMN, DEVICE, ENCODERS, echo_summary, nproc_option, run_options, transformer_options
+from cli.params import (
+    COLUMN,
+    ENCODERS,
+    amp_option,
+    device_option,
+    echo_summary,
+    nproc_option,
+    run_options,
+    transformer_options,
+)
 
 # option name -> (config section, field); options left unset keep the --config / default value
 OVERRIDES = {
@@ -102,11 +111,11 @@ OVERRIDES = {
 @click.option("--seed", type=int, default=None, help="Random seed (data split, init, batches).  [default: 1]")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSON config (sections data, model, train); command-line options override it.")
-@click.option("--device", type=DEVICE, default="cpu", show_default=True,
-              help="torch device to train on, e.g. cuda.")
+@device_option
+@amp_option
 @run_options
 @nproc_option
-def train(train_file, dev_file, out_dir, config_file, device, resume, overwrite, quiet, **options) -> None:
+def train(train_file, dev_file, out_dir, config_file, device, amp, resume, overwrite, quiet, **options) -> None:
     """Train a tagger; the best model (by dev score) is saved to OUT/model.
 
     \b
@@ -147,5 +156,5 @@ def train(train_file, dev_file, out_dir, config_file, device, resume, overwrite,
         raise click.UsageError("--layer ctc reads --format pairs, and pairs are for --layer ctc only"
                                f" (got layer {config.model.layer}, format {config.data.format})")
     summary = train_tagger(config, train_file, out_dir, dev_file, resume=resume, overwrite=overwrite,
-                           progress=not quiet, log=click.echo, device=device)
+                           progress=not quiet, log=click.echo, device=device, amp=amp)
     echo_summary(summary)

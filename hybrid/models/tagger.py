@@ -135,7 +135,9 @@ class Tagger(nn.Module):
             parts.append(per_form[batch.char_index])  # (B, T, D_char)
         x = self.dropout(torch.cat(parts, dim=-1))
         h = self.dropout(self.encoder(x, batch.mask))  # (B, T, H)
-        return self.projection(h)
+        scores = self.projection(h)
+        # under mixed precision the structured layer still gets float32 scores
+        return scores.float() if scores.dtype in (torch.float16, torch.bfloat16) else scores
 
     def loss(self, batch: Batch) -> Tensor:
         """The layer's training loss on a batch with gold tags."""

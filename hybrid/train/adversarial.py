@@ -84,7 +84,8 @@ class AdversarialTrainer(Hooks):
         self.g_opt = torch.optim.Adam(policy.model.parameters(), lr=config.g_lr)
         self.d_opt = torch.optim.Adam(d.parameters(), lr=config.d_lr)
         # samples and rollouts: each rank its own
-        self.generator = torch.Generator().manual_seed(config.seed + RANK_SEED_STRIDE * self.world.rank)
+        self.generator = torch.Generator(device=self.device)  # drawn where the model is
+        self.generator.manual_seed(config.seed + RANK_SEED_STRIDE * self.world.rank)
         self.rng = random.Random(config.seed)  # which training inputs each step takes: the same on every rank
         self.g_steps_done = 0
 

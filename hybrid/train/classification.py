@@ -23,6 +23,7 @@ from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
 from hybrid.models.classifier_io import save_classifier
 from hybrid.train import distributed
 from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.precision import Precision
 from hybrid.train.rundir import claims_run_directory
 from hybrid.train.world import launched
 
@@ -49,9 +50,10 @@ class ClassifierTrainer(Hooks):
     distributed = True
 
     def __init__(self, model: SequenceClassifier, config: ClassifierConfig, train: list[Labelled],
-                 dev: list[Labelled], device: str = "cpu"):
+                 dev: list[Labelled], device: str = "cpu", amp: str = "off"):
         self.world = distributed.launched()
         self.device = distributed.device_of(device, self.world)
+        self.precision = Precision(amp, self.device)
         self.model, self.config, self.train, self.dev = model.to(self.device), config, train, dev
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         balanced = config.train.class_weights == "balanced"
@@ -75,14 +77,13 @@ class ClassifierTrainer(Hooks):
             ids, mask, labels = self.model.vocabs.encode(item)
             assert labels is not None  # training examples have labels (the reader requires them)
             labels = labels.to(self.device)
-            loss = self.model.loss(ids.to(self.device), mask.to(self.device), labels, self.weights)
-            loss.backward()
+            with self.precision.autocast():
+                loss = self.model.loss(ids.to(self.device), mask.to(self.device), labels, self.weights)
+            self.precision.backward(loss)
             # what the loss is a mean over: examples, or their class weights (cross-entropy's weighted mean)
             share = float(len(item)) if self.weights is None else float(self.weights[labels].sum())
         distributed.average_gradients(self.model.parameters(), share, self.world)
-        if self.config.train.clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
-        self.optimizer.step()
+        self.precision.step(self.optimizer, self.model.parameters(), self.config.train.clip_norm)
         return {"loss": loss.item() if loss is not None else 0.0, "weight": len(item)}
 
     def parameters(self) -> list[torch.Tensor]:
@@ -96,7 +97,8 @@ class ClassifierTrainer(Hooks):
         save_classifier(self.model, directory, self.config, summary)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scaler": self.precision.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if any(k == "query" or k.startswith("attention_in.") for k in state["model"]):
@@ -105,6 +107,7 @@ class ClassifierTrainer(Hooks):
                                   "attention pooling elsewhere; it cannot be resumed: start over (--overwrite)")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.precision.load_state_dict(state.get("scaler", {}))
 
 
 def build_classifier(config: ClassifierConfig, train: list[Labelled]) -> SequenceClassifier:
@@ -125,9 +128,10 @@ def build_classifier(config: ClassifierConfig, train: list[Labelled]) -> Sequenc
 def train_classifier(config: ClassifierConfig, train_path: str | Path, out_dir: str | Path,
                      dev_path: str | Path | None = None, resume: bool = False, progress: bool = True,
                      log: Callable[[str], None] | None = None, device: str = "cpu",
-                     overwrite: bool = False) -> dict[str, Any]:
+                     overwrite: bool = False, amp: str = "off") -> dict[str, Any]:
     """Train a classifier on `train_path` (label<TAB>text, or TSV with a header); the best model by
-    dev accuracy lands in out_dir/model. Without `dev_path` a seeded dev_fraction of train is held out."""
+    dev accuracy lands in out_dir/model. Without `dev_path` a seeded dev_fraction of train is held out;
+    `amp` is hybrid.train.precision's mixed precision ("off", "bf16", "fp16")."""
     train = nonempty(list(read_labelled(train_path)), train_path, "labelled sentences")
     if dev_path is not None:
         dev = nonempty(list(read_labelled(dev_path)), dev_path, "labelled sentences")
@@ -146,7 +150,7 @@ def train_classifier(config: ClassifierConfig, train_path: str | Path, out_dir: 
         raise ConfigError(f"dev labels {unknown} never occur in the training data")
     if launched().main:  # the other ranks of a distributed run write nothing
         save_json(config, Path(out_dir) / "config.json")
-    trainer = ClassifierTrainer(model, config, train, dev, device)
+    trainer = ClassifierTrainer(model, config, train, dev, device, amp)
     settings = config.train
     schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,
                         seed=settings.seed)

@@ -65,7 +65,7 @@ class CTCTrainer(TaggerTrainer):
 
 def train_ctc_model(config: TaggerConfig, train: list[Pair], dev: list[Pair], out_dir: Path, resume: bool = False,
                     progress: bool = True, log: Callable[[str], None] | None = None,
-                    device: str = "cpu") -> dict[str, Any]:
+                    device: str = "cpu", amp: str = "off") -> dict[str, Any]:
     """Build the CTC model from `config` and vocabularies counted on `train`, and train it."""
     if config.data.feature_columns:
         raise ConfigError("the CTC model reads the input tokens only: drop the feature columns")
@@ -77,6 +77,7 @@ def train_ctc_model(config: TaggerConfig, train: list[Pair], dev: list[Pair], ou
             f"(e.g. {p.source}:{p.line}); they add no loss")
     torch.manual_seed(config.train.seed)
     model = CTCModel.from_config(config.model, vocabs)
-    summary = CTCTrainer(model, config, out_dir, progress=progress, log=log, device=device).fit(train, dev, resume)
+    summary = CTCTrainer(model, config, out_dir, progress=progress, log=log, device=device,
+                         amp=amp).fit(train, dev, resume)
     summary["impossible_pairs"] = len(impossible)
     return summary

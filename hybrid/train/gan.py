@@ -51,7 +51,7 @@ def mismatched(real: Judged, generator: torch.Generator | None = None) -> Judged
     """Real outputs paired with other examples' conditions (a derangement by rotation)."""
     if real.src is None or len(real) < 2:
         raise ValueError("mismatched pairs need conditional data with at least 2 examples")
-    shift = int(torch.randint(1, len(real), (1,), generator=generator))
+    shift = int(torch.randint(1, len(real), (1,), generator=generator, device=_device_of(generator)))
     order = torch.roll(torch.arange(len(real)), shift)
     return Judged(real.tokens, real.mask, real.src[order], real.src_mask[order])  # type: ignore[index]
 
@@ -104,7 +104,12 @@ def token_policy_loss(token_log_probs: Tensor, rewards: Tensor, mask: Tensor, ba
 
 
 def _batches(n: int, size: int, generator: torch.Generator | None) -> list[Tensor]:
-    return list(torch.randperm(n, generator=generator).split(size))
+    return list(torch.randperm(n, generator=generator, device=_device_of(generator)).split(size))
+
+
+def _device_of(generator: torch.Generator | None) -> torch.device | None:
+    """Where a draw from `generator` must be made (a CUDA generator draws on its GPU)."""
+    return None if generator is None else generator.device
 
 
 def fit_discriminator(d: Discriminator, optimizer: torch.optim.Optimizer, real: Judged, fake: Judged,

@@ -237,7 +237,7 @@ class ClassifierPolicy:
         ids, mask, _ = self._encoded(inputs)
         with torch.no_grad():
             probs = torch.softmax(self.model(ids, mask).float() / temperature, dim=-1)  # (B, C)
-        labels = torch.multinomial(probs.cpu(), n, replacement=True, generator=generator).to(ids.device)  # (B, n)
+        labels = torch.multinomial(probs, n, replacement=True, generator=generator)  # (B, n)
         return Rollout(self._names(labels.flatten()), (ids, mask, labels))
 
     def greedy(self, inputs: list[Any], max_length: int = 100) -> list[list[str]]:

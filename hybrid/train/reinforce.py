@@ -78,7 +78,7 @@ class ReinforceTrainer(Hooks):
         self.device = next(policy.model.parameters()).device
         self.optimizer = torch.optim.Adam(policy.model.parameters(), lr=config.lr)
         self.reference = copy.deepcopy(policy) if config.kl_weight > 0 else None  # the starting model
-        self.generator = torch.Generator()
+        self.generator = torch.Generator(device=self.device)  # samples are drawn where the model is
         self.ema: float | None = None
 
     def shard(self, item: int, world: World) -> int:

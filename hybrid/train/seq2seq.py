@@ -26,6 +26,7 @@ from hybrid.models.seq2seq_io import build_seq2seq, save_seq2seq
 from hybrid.train import distributed
 from hybrid.train.checkpoint import seed_everything
 from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.precision import Precision
 from hybrid.train.rundir import claims_run_directory
 from hybrid.train.world import launched
 
@@ -61,10 +62,11 @@ class Seq2SeqTrainer(Hooks):
     distributed = True
 
     def __init__(self, config: Seq2SeqConfig, model: EncoderDecoder, train: list[Pair], dev: list[Pair], device: str,
-                 skipped: int = 0):
+                 skipped: int = 0, amp: str = "off"):
         self.world = distributed.launched()
         self.config, self.train, self.dev = config, train, dev
         self.device, self.skipped = distributed.device_of(device, self.world), skipped
+        self.precision = Precision(amp, self.device)
         self.model = model.to(self.device)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         warmup = warmup_steps(config)
@@ -93,14 +95,13 @@ class Seq2SeqTrainer(Hooks):
         loss, tokens = None, 0.0
         if item:  # a rank's share of a tiny last batch may be empty
             batch = self.model.vocabs.encode(item).to(self.device)
-            loss = self.model.loss(batch, feed_own=rate, label_smoothing=settings.label_smoothing,
-                                   generator=self.generator)
-            loss.backward()
+            with self.precision.autocast():
+                loss = self.model.loss(batch, feed_own=rate, label_smoothing=settings.label_smoothing,
+                                       generator=self.generator)
+            self.precision.backward(loss)
             tokens = float(batch.tgt_mask.sum())  # type: ignore[union-attr]  # the loss is a mean over these
         distributed.average_gradients(self.model.parameters(), tokens, self.world)
-        if settings.clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), settings.clip_norm)
-        self.optimizer.step()
+        self.precision.step(self.optimizer, self.model.parameters(), settings.clip_norm)
         if self.schedule is not None:
             self.schedule.step()
         return {"loss": loss.item() if loss is not None else 0.0, "feed_own": rate,
@@ -125,7 +126,8 @@ class Seq2SeqTrainer(Hooks):
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "generator": self.generator.get_state(), "noise": self.noise.get_state(), "epoch": self.epoch,
-                "schedule": None if self.schedule is None else self.schedule.state_dict()}
+                "schedule": None if self.schedule is None else self.schedule.state_dict(),
+                "scaler": self.precision.state_dict()}
 
     def rank_state(self) -> dict[str, Any]:
         return {"generator": self.generator.get_state(), "noise": self.noise.get_state()}
@@ -142,15 +144,17 @@ class Seq2SeqTrainer(Hooks):
             self.noise.set_state(state["noise"])
         if self.schedule is not None and state.get("schedule") is not None:
             self.schedule.load_state_dict(state["schedule"])
+        self.precision.load_state_dict(state.get("scaler", {}))
         self.epoch = state["epoch"]
 
 
 @claims_run_directory
 def train_seq2seq(config: Seq2SeqConfig, train: list[Pair], dev: list[Pair], out_dir: str | Path,
                   resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
-                  device: str = "cpu", overwrite: bool = False) -> dict[str, Any]:
+                  device: str = "cpu", overwrite: bool = False, amp: str = "off") -> dict[str, Any]:
     """Train on `train`, early-stop on dev BLEU; the best model lands in out_dir/model. With
-    config.train.autoencoder the targets are the sources (the pairs' own targets are ignored)."""
+    config.train.autoencoder the targets are the sources (the pairs' own targets are ignored);
+    `amp` is hybrid.train.precision's mixed precision ("off", "bf16", "fp16")."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = config.train
@@ -169,7 +173,7 @@ def train_seq2seq(config: Seq2SeqConfig, train: list[Pair], dev: list[Pair], out
     model = build_seq2seq(config.model, vocabs).to(device)
     if launched().main:  # the other ranks of a distributed run write nothing
         save_json(config, out / "config.json")
-    trainer = Seq2SeqTrainer(config, model, kept, dev, device, skipped)
+    trainer = Seq2SeqTrainer(config, model, kept, dev, device, skipped, amp)
     schedule = Schedule(epochs=settings.epochs, patience=settings.patience, max_minutes=settings.max_minutes,
                         seed=settings.seed)
     summary = run(trainer, schedule, out, resume, progress, log)

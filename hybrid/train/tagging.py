@@ -78,9 +78,10 @@ def build_tagger(config: TaggerConfig, train: list[Sentence]) -> Tagger:
 def train_tagger(
     config: TaggerConfig, train_path: str | Path, out_dir: str | Path, dev_path: str | Path | None = None,
     resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
-    device: str = "cpu", overwrite: bool = False,
+    device: str = "cpu", overwrite: bool = False, amp: str = "off",
 ) -> dict[str, Any]:
-    """Train a tagger on `train_path`; the best model lands in `out_dir/model`."""
+    """Train a tagger on `train_path`; the best model lands in `out_dir/model`. `amp`: mixed
+    precision of the training steps ("off", "bf16", "fp16"; see hybrid.train.precision)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctc = config.model.layer == "ctc"
@@ -105,13 +106,13 @@ def train_tagger(
     if world.main:  # the other ranks of a distributed run write nothing
         save_json(config, out_dir / "config.json")
     if ctc:
-        summary = train_ctc_model(config, train, dev, out_dir, resume, progress, log, device)
+        summary = train_ctc_model(config, train, dev, out_dir, resume, progress, log, device, amp)
     elif config.model.layer == "hmm-classic":
         summary = fit_classic_hmm(config, train, dev, out_dir, log=log)
     else:
         torch.manual_seed(config.train.seed)
         tagger = build_tagger(config, train)
-        trainer = TaggerTrainer(tagger, config, out_dir, progress=progress, log=log, device=device)
+        trainer = TaggerTrainer(tagger, config, out_dir, progress=progress, log=log, device=device, amp=amp)
         summary = trainer.fit(train, dev, resume=resume)
     summary.update(train_sentences=len(train), dev_sentences=len(dev), dev_source=str(dev_path or "held-out"))
     return summary

@@ -26,6 +26,7 @@ from hybrid.models.tagger import Tagger
 from hybrid.train import distributed
 from hybrid.train.hmm_scales import tune_hmm_scales
 from hybrid.train.loop import Hooks, Schedule, run
+from hybrid.train.precision import Precision
 
 CHECKPOINT_EVERY_S = 300.0
 
@@ -39,10 +40,11 @@ class TaggerTrainer(Hooks):
 
     def __init__(
         self, tagger: Tagger | CTCModel, config: TaggerConfig, out_dir: str | Path, progress: bool = True,
-        log: Callable[[str], None] | None = None, device: str = "cpu",
+        log: Callable[[str], None] | None = None, device: str = "cpu", amp: str = "off",
     ):
         self.world = distributed.launched()
         self.device = distributed.device_of(device, self.world)
+        self.precision = Precision(amp, self.device)
         self.model: Tagger | CTCModel = tagger.to(self.device)  # a CTCModel for CTCTrainer
         self.config = config
         self.out_dir = Path(out_dir)
@@ -93,13 +95,13 @@ class TaggerTrainer(Hooks):
     def step(self, item: list[Any], step: int, epoch: int) -> dict[str, float]:
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        loss, size = self._loss(item) if item else (None, 0)  # a rank's share of a tiny last batch may be empty
-        if loss is not None:
-            loss.backward()
+        loss, size = None, 0
+        if item:  # a rank's share of a tiny last batch may be empty
+            with self.precision.autocast():
+                loss, size = self._loss(item)
+            self.precision.backward(loss)
         distributed.average_gradients(self.model.parameters(), size, self.world)
-        if self.config.train.clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
-        self.optimizer.step()
+        self.precision.step(self.optimizer, self.model.parameters(), self.config.train.clip_norm)
         return {"loss": loss.item() if loss is not None else 0.0, "lr": self.optimizer.param_groups[0]["lr"],
                 "weight": size}
 
@@ -118,12 +120,13 @@ class TaggerTrainer(Hooks):
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict()}
+                "scheduler": self.scheduler.state_dict(), "scaler": self.precision.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self.precision.load_state_dict(state.get("scaler", {}))
 
     def finish(self, out: Path, summary: dict[str, Any], log: Callable[[str], None]) -> None:
         if self.config.model.layer == "hmm" and self.config.model.hmm_tune_scales:

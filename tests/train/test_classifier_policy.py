@@ -65,7 +65,7 @@ def test_rl_finetune_on_accuracy_teaches_an_untrained_classifier(task):
     result = CliRunner().invoke(cli, [
         "rl-finetune", "--model", str(folder / "start"), "--out", str(folder / "rl"), "--reward", "accuracy",
         "--baseline", "mean", "--train", str(folder / "train.txt"), "--dev", str(folder / "dev.txt"),
-        "--steps", "40", "--eval-every", "20", "--lr", "0.01", "-q"])
+        "--steps", "40", "--eval-every", "20", "--lr", "0.01", "--device", "auto", "-q"])
     assert result.exit_code == 0, result.output
     summary = json.loads((folder / "rl" / "summary.json").read_text())
     assert summary["metric"] == "accuracy" and summary["start_dev"] < 60 and summary["best_dev"] >= 90
@@ -78,7 +78,7 @@ def test_gan_train_drives_a_classifier(task):
     result = CliRunner().invoke(cli, [
         "gan-train", "--model", str(folder / "start"), "--out", str(folder / "gan"), "--train",
         str(folder / "train.txt"), "--dev", str(folder / "dev.txt"), "--rounds", "2", "--eval-every", "1",
-        "--g-steps", "1", "--d-samples", "16", "--pretrain-d-steps", "1", "-q"])
+        "--g-steps", "1", "--d-samples", "16", "--pretrain-d-steps", "1", "--device", "auto", "-q"])
     assert result.exit_code == 0, result.output
     assert json.loads((folder / "gan" / "summary.json").read_text())["steps_run"] == 2
 
