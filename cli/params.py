@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from hybrid.config import AMP_CHOICES
 from hybrid.errors import ModelLoadError
 from hybrid.train.world import launched
 
@@ -193,7 +194,7 @@ def device_option(command: F) -> F:
 def amp_option(command: F) -> F:
     """--amp off|bf16|fp16: mixed precision of the training steps (hybrid.train.precision)."""
     return click.option(
-        "--amp", type=click.Choice(["off", "bf16", "fp16"]), default="off", show_default=True,
+        "--amp", type=click.Choice(AMP_CHOICES), default="off", show_default=True,
         help="Mixed precision: the forward pass in bfloat16 or float16 (with gradient scaling), where a GPU "
              "runs it faster; structured layers and losses stay in float32. fp16 needs --device cuda; bf16 "
              "also runs on CPUs.")(command)

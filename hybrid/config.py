@@ -177,6 +177,10 @@ def check_transformer_width(config: typing.Any) -> None:
 Control = typing.Literal["none", "constant", "shuffled", "zero-advantage"]
 CONTROLS: tuple[str, ...] = typing.get_args(Control)
 
+# Mixed precision of the supervised trainers' steps (hybrid.train.precision)
+Amp = typing.Literal["off", "bf16", "fp16"]
+AMP_CHOICES: tuple[str, ...] = typing.get_args(Amp)
+
 # The input formats DataConfig reads; pairs: input<TAB>labels (CTC)
 DataFormat = typing.Literal["conll", "conllu", "text", "pairs"]
 

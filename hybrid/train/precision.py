@@ -11,16 +11,14 @@ skipped and the scale lowered. bfloat16 has float32's range and needs none.
 from __future__ import annotations
 
 import contextlib
-import typing
 from collections.abc import Iterable
 from typing import Any
 
 import torch
 
+from hybrid.config import AMP_CHOICES
 from hybrid.errors import ConfigError
 
-AMP_CHOICES = ("off", "bf16", "fp16")
-Amp = typing.Literal["off", "bf16", "fp16"]
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
