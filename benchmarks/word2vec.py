@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--min-count", type=int, default=5)
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--batch-size", type=int, default=Word2VecConfig().batch_size)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: 512 skip-gram, 128 CBOW")
     ap.add_argument("--max-minutes", type=float, default=None, help="budget for ours (gensim runs its epochs)")
     ap.add_argument("--threads", type=int, default=2, help="gensim's workers; ours: --workers x --torch-threads")
     ap.add_argument("--workers", type=int, default=None, help="our Hogwild threads (default: --threads)")

@@ -1,5 +1,5 @@
 """word2vec training on the run loop: each step trains on one chunk of the corpus (about
-`chunk_words` words) in SGD updates of `batch_size` examples; the learning rate falls linearly
+`chunk_words` words) in SGD updates of `examples_per_batch` examples; the learning rate falls linearly
 from alpha to min_alpha over the whole run. Subsampling, windows and noise words are drawn
 from a generator seeded by (seed, epoch, chunk), so a resumed run repeats them exactly.
 
@@ -9,6 +9,7 @@ The run directory is every trainer's; OUT/model is a word-vectors model director
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,7 +25,7 @@ from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, read_corpus
 from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
 from hybrid.embeddings.sampling import AliasSampler, keep_probabilities, noise_distribution
-from hybrid.embeddings.word2vec import Word2Vec, cbow_windows, skipgram_pairs
+from hybrid.embeddings.word2vec import PreparedBatch, Word2Vec, cbow_windows, output_step, skipgram_pairs
 from hybrid.errors import ConfigError
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
@@ -43,30 +44,61 @@ def corpus_chunks(corpus: EncodedCorpus, chunk_words: int) -> list[tuple[int, in
     return chunks
 
 
-# one SGD batch as Word2Vec.sgd_step takes it: centres, targets, noise, contexts, mask
-Batch = tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]
-
-
 class Word2VecTrainer(Hooks):
     """Skip-gram or CBOW with negative sampling or hierarchical softmax, as hooks on the run loop."""
 
     name = "word2vec"
 
-    def __init__(self, config: Word2VecConfig, vocab: WordCounts, corpus: EncodedCorpus, device: str = "cpu"):
+    def __init__(self, config: Word2VecConfig, vocab: WordCounts, corpus: EncodedCorpus, device: str = "cpu",
+                 log: Callable[[str], None] | None = None):
         self.config, self.vocab, self.corpus, self.device = config, vocab, corpus, device
         self.model = Word2Vec(vocab.counts, config.dim, config.model, config.loss, config.negative,
                               config.seed).to(device)
+        self.compiled = config.workers == 1 and \
+            config.compiles(torch.device(device).type, len(corpus.ids) * config.epochs) and \
+            self._compile(log or (lambda message: None))
         self.keep = keep_probabilities(vocab.counts, config.sample)  # (V,)
         self.noise = AliasSampler(noise_distribution(vocab.counts))
         self.chunks = corpus_chunks(corpus, config.chunk_words)
-        self.pool = ThreadPoolExecutor(config.workers) if config.workers > 1 else None
+        self.pool: Any = None  # the worker processes (Hogwild), started at the first step
+        if config.workers > 1:
+            if torch.device(device).type != "cpu":
+                raise ConfigError(f"--workers {config.workers}: several workers train on the CPU only; "
+                                  f"on {device} use --workers 1")
+            self.model.share_memory()  # the workers update these very tensors
         # the next chunk's batches are made on a thread of their own while this chunk trains
         self.prefetcher = ThreadPoolExecutor(1)
-        self.prefetched: dict[tuple[int, int], Future[list[Batch]]] = {}
+        self.prefetched: dict[tuple[int, int], Future[list[PreparedBatch]]] = {}
         self.epoch_loss, self.epoch_examples = 0.0, 0
 
+    def _compile(self, log: Callable[[str], None]) -> bool:
+        """Compile the SGD step on a batch that changes nothing (every example padding); with
+        --compile auto, a failure (no C++ compiler, say) is logged and training runs eagerly."""
+        self.model.compile_steps()
+        started = time.monotonic()
+        empty = torch.zeros(0, dtype=torch.long, device=self.device)
+        window = 2 * self.config.window
+        sample = (empty, empty, empty.view(0, self.config.negative), empty.view(0, window),
+                  empty.view(0, window).bool())
+        try:
+            padding = self.model.prepare(*sample).padded(self.config.examples_per_batch)
+            self.model.update(torch.tensor(0.0, device=self.device), padding)
+        except Exception as error:  # torch.compile fails in many ways (compiler, platform, backend)
+            self.model.output_step = output_step
+            if self.config.compile == "on":
+                raise ConfigError(f"--compile on: torch.compile failed ({type(error).__name__}: "
+                                  f"{str(error).splitlines()[0] if str(error) else ''}); use --compile off") from error
+            log(f"torch.compile is not available here ({type(error).__name__}); the SGD step runs uncompiled")
+            return False
+        log(f"SGD step compiled in {time.monotonic() - started:.0f} s")
+        return True
+
     def epoch_items(self, epoch: int) -> Sequence[Any]:
-        return [(i, first, end) for i, (first, end) in enumerate(self.chunks)]
+        """The epoch's chunks; with several workers, in groups of one chunk per worker."""
+        items = [(i, first, end) for i, (first, end) in enumerate(self.chunks)]
+        if self.config.workers == 1:
+            return items
+        return [tuple(items[k : k + self.config.workers]) for k in range(0, len(items), self.config.workers)]
 
     def learning_rate(self, epoch: int, index: int) -> float:
         progress = (epoch * len(self.chunks) + index) / (self.config.epochs * len(self.chunks))
@@ -87,30 +119,32 @@ class Word2VecTrainer(Hooks):
         words = ids[kept]
         if self.config.model == "skipgram":
             return skipgram_pairs(words, local, self.config.window, rng)
-        return cbow_windows(words, local, self.config.window, rng)
+        # CBOW windows in random order: windows next to each other share most of their words,
+        # whose summed steps in one batch, all taken from the same old vectors, overshoot (in
+        # window order CBOW fell 10 analogy points behind gensim); skip-gram's pairs, grouped by
+        # distance, rarely repeat a row within a batch and keep their cache-friendly order
+        windows = cbow_windows(words, local, self.config.window, rng)
+        order = rng.permutation(len(windows[0]))
+        return windows[0][order], windows[1][order], windows[2][order]
 
-    def batches(self, item: tuple[int, int, int], epoch: int) -> list[Batch]:
-        """The chunk's SGD batches as `Word2Vec.sgd_step` takes them (centres, targets, noise,
-        contexts, mask), noise drawn in order from a generator seeded by (seed, epoch, chunk)."""
+    def batches(self, item: tuple[int, int, int], epoch: int) -> list[PreparedBatch]:
+        """The chunk's SGD batches as `Word2Vec.update` takes them, noise drawn from a generator
+        seeded by (seed, epoch, chunk); padded to one shape when the step is compiled."""
         rng = np.random.default_rng([self.config.seed, epoch, item[0], 1])
         examples = self.examples(item, epoch)
-        centres = torch.from_numpy(examples[0].astype(np.int64))
-        batches: list[Batch] = []
-        for start in range(0, len(centres), self.config.batch_size):
-            rows = slice(start, start + self.config.batch_size)
-            batch_centres = centres[rows].to(self.device)
-            contexts = mask = None
-            if self.config.model == "skipgram":
-                targets = torch.from_numpy(examples[1][rows].astype(np.int64)).to(self.device)
-            else:
-                contexts = torch.from_numpy(examples[1][rows].astype(np.int64)).to(self.device)
-                mask = torch.from_numpy(examples[2][rows]).to(self.device)
-                targets = batch_centres
-            noise = None
-            if self.config.loss == "ns":
-                noise = torch.from_numpy(self.noise.draw(rng, (len(targets), self.config.negative))).to(self.device)
-            batches.append((batch_centres, targets, noise, contexts, mask))
-        return batches
+        centres = torch.from_numpy(examples[0].astype(np.int64)).to(self.device)
+        contexts = mask = None
+        if self.config.model == "skipgram":
+            targets = torch.from_numpy(examples[1].astype(np.int64)).to(self.device)
+        else:
+            contexts = torch.from_numpy(examples[1].astype(np.int64)).to(self.device)
+            mask = torch.from_numpy(examples[2]).to(self.device)
+            targets = centres
+        noise = None
+        if self.config.loss == "ns":
+            noise = torch.from_numpy(self.noise.draw(rng, (len(targets), self.config.negative))).to(self.device)
+        whole = self.model.prepare(centres, targets, noise, contexts, mask)
+        return whole.split(self.config.examples_per_batch, pad=self.compiled)
 
     def prefetch_after(self, epoch: int, index: int) -> None:
         """Start making the batches of the chunk after (epoch, index) (they are seeded by
@@ -123,25 +157,38 @@ class Word2VecTrainer(Hooks):
 
     def step(self, item: Any, step: int, epoch: int) -> dict[str, float]:
         started = time.monotonic()
+        if self.config.workers > 1:
+            return self._step_in_workers(item, epoch, started)
         lr = self.learning_rate(epoch, item[0])
         ahead = self.prefetched.pop((epoch, item[0]), None)
         batches = ahead.result() if ahead is not None else self.batches(item, epoch)
         self.prefetch_after(epoch, item[0])
-        n = sum(len(batch[0]) for batch in batches)
+        total, n = self.train_chunk(batches, lr)
+        return self._account(total, n, int(self.corpus.starts[item[2]] - self.corpus.starts[item[1]]), lr, started)
 
-        def train(part: Sequence[Batch]) -> float:
-            total = 0.0
-            for batch in part:
-                total += self.model.sgd_step(lr, *batch)
-            return total
+    def train_chunk(self, batches: Sequence[PreparedBatch], lr: float) -> tuple[float, int]:
+        """SGD over a chunk's batches; (summed loss, examples)."""
+        rate = torch.tensor(lr, device=self.device)
+        total = torch.zeros((), device=self.device)
+        for batch in batches:
+            total += self.model.update(rate, batch)
+        return float(total), sum(batch.size for batch in batches)
 
+    def _step_in_workers(self, group: tuple[tuple[int, int, int], ...], epoch: int, started: float) -> dict[str, float]:
+        """Hogwild across processes, as word2vec's threads and gensim's workers but free of
+        Python's lock: each worker process makes and trains one chunk of the group on the shared
+        vectors."""
         if self.pool is None:
-            total = train(batches)
-        else:  # Hogwild: the workers update the shared vectors at once, each its share of the batches
-            total = sum(self.pool.map(train, [batches[k :: self.config.workers] for k in range(self.config.workers)]))
+            self.pool = start_workers(self)
+        lr = self.learning_rate(epoch, group[0][0])
+        tasks = [(item, epoch, self.learning_rate(epoch, item[0])) for item in group]
+        results = self.pool.starmap(_worker_chunk, tasks)
+        words = sum(int(self.corpus.starts[end] - self.corpus.starts[first]) for _, first, end in group)
+        return self._account(sum(r[0] for r in results), sum(r[1] for r in results), words, lr, started)
+
+    def _account(self, total: float, n: int, words: int, lr: float, started: float) -> dict[str, float]:
         self.epoch_loss += total
         self.epoch_examples += n
-        words = int(self.corpus.starts[item[2]] - self.corpus.starts[item[1]])
         seconds = max(time.monotonic() - started, 1e-9)
         return {"loss": total / max(n, 1), "lr": lr, "words_per_s": words / seconds, "weight": float(max(n, 1))}
 
@@ -163,11 +210,13 @@ class Word2VecTrainer(Hooks):
         save_vectors_directory(self.vectors(), out / "model", self.config, summary)
 
     def close(self) -> None:
-        """Stop the prefetching and worker threads."""
+        """Stop the prefetching thread and the worker processes."""
         self.prefetched.clear()
         self.prefetcher.shutdown(cancel_futures=True)
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "epoch_loss": self.epoch_loss,
@@ -176,6 +225,34 @@ class Word2VecTrainer(Hooks):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.epoch_loss, self.epoch_examples = float(state["epoch_loss"]), int(state["epoch_examples"])
+
+
+_WORKER: Word2VecTrainer | None = None  # in a worker process: its trainer, on the shared vectors
+
+
+def start_workers(trainer: Word2VecTrainer) -> Any:
+    """`trainer.config.workers` processes (spawned: no fork of a threaded parent), each with a
+    one-worker trainer of the same settings whose vectors are the parent's shared-memory tensors."""
+    import torch.multiprocessing as mp
+
+    config = dataclasses.replace(trainer.config, workers=1)
+    weights = (trainer.model.inputs.weight.data, trainer.model.outputs.weight.data)
+    return mp.get_context("spawn").Pool(trainer.config.workers, _start_worker,
+                                        (config, trainer.vocab, trainer.corpus, weights))
+
+
+def _start_worker(config: Word2VecConfig, vocab: WordCounts, corpus: EncodedCorpus,
+                  weights: tuple[Tensor, Tensor]) -> None:
+    global _WORKER
+    torch.set_num_threads(1)
+    _WORKER = Word2VecTrainer(config, vocab, corpus)
+    _WORKER.model.inputs.weight.data, _WORKER.model.outputs.weight.data = weights
+    _WORKER.prefetcher.shutdown()
+
+
+def _worker_chunk(item: tuple[int, int, int], epoch: int, lr: float) -> tuple[float, int]:
+    assert _WORKER is not None
+    return _WORKER.train_chunk(_WORKER.batches(item, epoch), lr)
 
 
 def read_training_corpus(config: Word2VecConfig | GloveConfig, corpus: Sequence[str | Path], out: Path,
@@ -206,7 +283,7 @@ def train_word2vec(config: Word2VecConfig, corpus: Sequence[str | Path], out_dir
     log = log or (lambda message: None)
     out = Path(out_dir)
     vocab, encoded = read_training_corpus(config, corpus, out, log)
-    trainer = Word2VecTrainer(config, vocab, encoded, device)
+    trainer = Word2VecTrainer(config, vocab, encoded, device, log)
     summary = run(trainer, schedule_of(config), out, resume, progress, log)
     summary.update(vocabulary=len(vocab), corpus_words=encoded.raw_words, trained_words=int(len(encoded.ids)),
                    steps_per_epoch=len(trainer.chunks))

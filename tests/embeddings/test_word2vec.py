@@ -226,3 +226,85 @@ def test_hogwild_workers_learn_the_topics_too(tmp_path):
     unit = vectors.vectors / np.linalg.norm(vectors.vectors, axis=1, keepdims=True)
     assert unit[vectors.index["king"]] @ unit[vectors.index["queen"]] > \
         unit[vectors.index["king"]] @ unit[vectors.index["apple"]] + 0.2
+
+
+def _random_batch(model_kind: str, loss_kind: str, n: int = 7):
+    """A batch with repeated rows, in `sgd_step`'s arguments."""
+    g = torch.Generator().manual_seed(5)
+    centres = torch.randint(0, 6, (n,), generator=g)
+    targets = torch.randint(0, 6, (n,), generator=g)
+    noise = torch.randint(0, 6, (n, 3), generator=g) if loss_kind == "ns" else None
+    contexts = mask = None
+    if model_kind == "cbow":
+        contexts = torch.randint(0, 6, (n, 4), generator=g)
+        mask = torch.rand(n, 4, generator=g) < 0.6
+        targets = centres
+    return centres, targets, noise, contexts, mask
+
+
+def _pair(model_kind: str, loss_kind: str) -> tuple[Word2Vec, Word2Vec]:
+    torch.manual_seed(2)
+    first = Word2Vec([40, 20, 9, 7, 3, 1], 5, model_kind, loss_kind)
+    torch.nn.init.normal_(first.outputs.weight)
+    second = Word2Vec([40, 20, 9, 7, 3, 1], 5, model_kind, loss_kind)
+    second.load_state_dict(first.state_dict())
+    return first, second
+
+
+@pytest.mark.parametrize(("model_kind", "loss_kind"), [("skipgram", "ns"), ("cbow", "hs")])
+def test_padding_a_batch_changes_neither_the_step_nor_the_loss(model_kind, loss_kind):
+    plain, padded = _pair(model_kind, loss_kind)
+    batch = _random_batch(model_kind, loss_kind)
+    rate = torch.tensor(0.1)
+    expected = plain.update(rate, plain.prepare(*batch))
+    prepared = padded.prepare(*batch).padded(12)
+    assert prepared.ids.shape[0] == 12 and prepared.size == 7
+    torch.testing.assert_close(padded.update(rate, prepared), expected)
+    torch.testing.assert_close(padded.inputs.weight, plain.inputs.weight)
+    torch.testing.assert_close(padded.outputs.weight, plain.outputs.weight)
+
+
+def test_the_compiled_step_equals_the_eager_one():
+    """torch.compile of the output side (what long runs on the CPU use): same vectors, same loss,
+    for skip-gram and CBOW, as the eager step (itself checked against autograd above)."""
+    for model_kind in ("skipgram", "cbow"):
+        eager, compiled = _pair(model_kind, "ns")
+        compiled.compile_steps()
+        rate = torch.tensor(0.1)
+        for _ in range(3):
+            batch = _random_batch(model_kind, "ns")
+            expected = eager.update(rate, eager.prepare(*batch).padded(8))
+            got = compiled.update(rate, compiled.prepare(*batch).padded(8))
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(compiled.inputs.weight, eager.inputs.weight, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(compiled.outputs.weight, eager.outputs.weight, rtol=1e-5, atol=1e-6)
+
+
+def _broken_compile(self):
+    def fails(*args):
+        raise RuntimeError("no C++ compiler")
+    self.output_step = fails
+
+
+def test_compile_auto_falls_back_to_the_eager_step_and_compile_on_says_why(tmp_path, monkeypatch):
+    from hybrid.errors import ConfigError
+
+    monkeypatch.setattr(Word2Vec, "compile_steps", _broken_compile)
+    (tmp_path / "c.txt").write_text("a b c d a b c d e f\n" * 50, encoding="utf-8")
+    messages: list[str] = []
+    config = Word2VecConfig(dim=4, epochs=1, min_count=1, sample=0, compile="on")
+    with pytest.raises(ConfigError, match="--compile on: torch.compile failed .*no C\\+\\+ compiler.*--compile off"):
+        train_word2vec(config, [tmp_path / "c.txt"], tmp_path / "on", progress=False)
+    monkeypatch.setattr("hybrid.config.COMPILE_AUTO_WORDS", 10)
+    summary = train_word2vec(Word2VecConfig(dim=4, epochs=1, min_count=1, sample=0), [tmp_path / "c.txt"],
+                             tmp_path / "auto", progress=False, log=messages.append)
+    assert any("runs uncompiled" in m for m in messages) and summary["epochs_run"] == 1
+    assert (tmp_path / "auto" / "model" / "vectors.bin").exists()
+
+
+def test_compile_auto_is_for_long_negative_sampling_runs_on_the_cpu():
+    config = Word2VecConfig()
+    assert config.compiles("cpu", 10**8) and not config.compiles("cpu", 10**4)
+    assert not config.compiles("cuda", 10**8)
+    assert not Word2VecConfig(loss="hs").compiles("cpu", 10**8)
+    assert Word2VecConfig(compile="on").compiles("cpu", 1) and not Word2VecConfig(compile="off").compiles("cpu", 10**9)
