@@ -23,7 +23,8 @@ OVERRIDES = {
     "feature_column": ("data", "feature_columns"), "min_word_freq": ("data", "min_word_freq"),
     "encoder": ("model", "encoder"), "layer": ("model", "layer"), "loss": ("model", "loss"),
     "char_encoder": ("model", "char_encoder"),
-    "embeddings": ("model", "embeddings"), "hidden_size": ("model", "hidden_size"),
+    "embeddings": ("model", "embeddings"), "embeddings_vocab": ("model", "embeddings_vocab"),
+    "hidden_size": ("model", "hidden_size"),
     "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
     "word_dim": ("model", "word_dim"), "constraints": ("model", "constraints"),
     "epochs": ("train", "epochs"), "max_minutes": ("train", "max_minutes"), "seed": ("train", "seed"),
@@ -69,8 +70,13 @@ OVERRIDES = {
                    "[default: crf]")
 @click.option("--char-encoder", type=click.Choice(["lstm", "cnn", "none"]), default=None,
               help="Character features of each word.  [default: lstm]")
-@click.option("--embeddings", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Pretrained word vectors (word2vec or GloVe text file, .gz allowed).")
+@click.option("--embeddings", type=click.Path(exists=True), default=None,
+              help="Pretrained word vectors: word2vec text or binary, GloVe text (.gz allowed), or the "
+                   "model directory of `hybrid embed train`. --word-dim must match their size.")
+@click.option("--embeddings-vocab", type=click.IntRange(0), default=None,
+              help="How many of the vectors' words (the most frequent first) join the vocabulary beside "
+                   "the training words, so words never seen in training keep their vectors; 0: "
+                   "training words only.  [default: 100000]")
 @click.option("--constraints", type=click.Choice(["auto", "none", "BIO", "IOB1", "BIOES"]), default=None,
               help="Allowed-transition constraints at decoding; auto detects BIO/BIOES tags.  [default: auto]")
 @click.option("--word-dim", type=click.IntRange(1), default=None, help="Word embedding size.  [default: 100]")

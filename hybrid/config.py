@@ -215,6 +215,7 @@ class ModelConfig(Checked):
         "ff_size": Range(0, 1_000_000), "attention_dropout": DROPOUT, "hmm_transition_smoothing": POSITIVE,
         "hmm_emission_smoothing": POSITIVE, "hmm_rare_words": NON_NEGATIVE,
         "hmm_prior_scale": NON_NEGATIVE, "hmm_transition_scale": NON_NEGATIVE, "ctc_beam": COUNT,
+        "embeddings_vocab": NON_NEGATIVE,
     }
 
     word_dim: int = 100
@@ -239,6 +240,10 @@ class ModelConfig(Checked):
     loss: typing.Literal["auto", "nll", "perceptron", "hinge"] = "auto"
     constraints: typing.Literal["none", "BIO", "IOB1", "BIOES", "auto"] = "auto"
     embeddings: str | None = None
+    # the first N words of the embeddings (the most frequent, in word2vec and hybrid files) join
+    # the word vocabulary beside the training words, so words never seen in training keep their
+    # pretrained vectors; 0: training words only
+    embeddings_vocab: int = 100_000
     # hmm-classic only (the count-based HMM, no network): add-a smoothing of pi and A, add-e of
     # the emissions, and words seen at most this many times become unknown-word classes
     hmm_transition_smoothing: float = 1.0

@@ -6,6 +6,7 @@ index (B, T) into it): repeated words such as "the" cost one character encoding.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import random
 import threading
@@ -69,6 +70,9 @@ class TaggerVocabs:
     features: list[Vocabulary]
     lowercase: bool = False
     max_word_length: int = 30  # longer words keep their first characters only
+    # a word not in `words` as written is looked up lowercased (set when the vocabulary holds
+    # pretrained vectors' words, which are often lowercase, beside the cased training words)
+    lowercase_fallback: bool = False
     _word_ids: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
@@ -104,7 +108,7 @@ class TaggerVocabs:
         return {
             "words": self.words.to_dict(), "chars": self.chars.to_dict(), "tags": self.tags.to_dict(),
             "features": [f.to_dict() for f in self.features], "lowercase": self.lowercase,
-            "max_word_length": self.max_word_length,
+            "max_word_length": self.max_word_length, "lowercase_fallback": self.lowercase_fallback,
         }
 
     @classmethod
@@ -114,7 +118,14 @@ class TaggerVocabs:
             tags=Vocabulary.from_dict(data["tags"]),
             features=[Vocabulary.from_dict(f) for f in data["features"]],
             lowercase=bool(data["lowercase"]), max_word_length=int(data["max_word_length"]),
+            lowercase_fallback=bool(data.get("lowercase_fallback", False)),
         )
+
+    def with_words(self, words: Iterable[str]) -> TaggerVocabs:
+        """These vocabularies with `words` (normalised as the tagger looks words up) added to the
+        word vocabulary after the training words, and the lowercase fallback on."""
+        extended = self.words.extended(normalize_word(w, self.lowercase) for w in words)
+        return dataclasses.replace(self, words=extended, lowercase_fallback=True)
 
     def _word_id(self, word: str) -> int:
         """Id of a raw word (normalised, then looked up), memoised: a tagger sees the same words often."""
@@ -123,7 +134,11 @@ class TaggerVocabs:
         if i is None:
             if len(memo) > 500_000:
                 memo.clear()
-            i = memo[word] = self.words.index(normalize_word(word, self.lowercase))
+            form = normalize_word(word, self.lowercase)
+            i = self.words.index(form)
+            if i == self.words.unk_index and self.lowercase_fallback and form.lower() != form:
+                i = self.words.index(form.lower())
+            memo[word] = i
         return i
 
     def char_ids(self, forms: Sequence[str]) -> list[list[int]]:

@@ -142,6 +142,18 @@ class Vocabulary:
             raise IndexError(f"token index {index} out of range 0..{len(self._tokens) - 1}")
         return self._tokens[index]
 
+    def extended(self, tokens: Iterable[str]) -> Vocabulary:
+        """A copy with `tokens` it lacks appended in order (the indices it has stay the same)."""
+        kept = list(self._tokens)
+        seen = set(kept)
+        for token in tokens:
+            if token not in seen:
+                seen.add(token)
+                kept.append(token)
+        vocab = Vocabulary.__new__(Vocabulary)
+        vocab._set(kept, self.pad, self.unk)
+        return vocab
+
     def encode(self, tokens: Iterable[str]) -> list[int]:
         """Indices of `tokens` (see `index`)."""
         return [self.index(t) for t in tokens]

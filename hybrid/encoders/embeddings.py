@@ -109,6 +109,27 @@ def load_word_vectors(path: str | Path, vocab_tokens: Sequence[str], lowercase_f
     return vectors, len(rows)
 
 
+def vector_words(path: str | Path, limit: int) -> list[str]:
+    """The first `limit` words of a vectors file or model directory (word2vec and hybrid list
+    the most frequent first), read without parsing their values."""
+    path = Path(path)
+    if limit <= 0:
+        return []
+    if path.is_dir() or _is_binary_word2vec(path):
+        from hybrid.embeddings.formats import read_vectors
+
+        return list(read_vectors(path).words[:limit])
+    words: list[str] = []
+    for number, line in _lines(path):
+        fields = line.rstrip(" ").split(" ")
+        if (number == 1 and _is_header(fields)) or not line.strip():
+            continue
+        words.append(fields[0])
+        if len(words) >= limit:
+            break
+    return words
+
+
 def _is_binary_word2vec(path: Path) -> bool:
     """Whether `path` is a word2vec binary file (a "count dim" header, then not text)."""
     from hybrid.embeddings.formats import looks_binary

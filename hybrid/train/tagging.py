@@ -19,7 +19,7 @@ from hybrid.data.batching import TaggerVocabs
 from hybrid.data.lines import nonempty
 from hybrid.data.readers import read_sentences
 from hybrid.data.sentence import Sentence
-from hybrid.encoders import load_word_vectors
+from hybrid.encoders import load_word_vectors, vector_words
 from hybrid.errors import ConfigError
 from hybrid.models.hmm_tagger import ClassicHMMTagger
 from hybrid.models.io import save_tagger
@@ -58,6 +58,8 @@ def build_tagger(config: TaggerConfig, train: list[Sentence]) -> Tagger:
     """A fresh tagger with vocabularies counted on `train` (and pretrained vectors if named)."""
     d = config.data
     vocabs = TaggerVocabs.build(train, d.min_word_freq, d.lowercase_words, d.max_word_length)
+    if config.model.embeddings and config.model.embeddings_vocab:
+        vocabs = vocabs.with_words(vector_words(config.model.embeddings, config.model.embeddings_vocab))
     tagger = Tagger(config.model, vocabs)
     if isinstance(tagger.layer, HMMLayer):  # the hybrid's transitions and tag prior: training counts
         tagger.layer.fit_counts([vocabs.tags.index(t) for t in s.tags] for s in train if s.tags)

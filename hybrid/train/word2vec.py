@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
 from hybrid.embeddings.sampling import AliasSampler, keep_probabilities, noise_distribution
 from hybrid.embeddings.word2vec import PreparedBatch, Word2Vec, cbow_windows, output_step, skipgram_pairs
-from hybrid.errors import ConfigError
+from hybrid.errors import ConfigError, DistributedError
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
 
@@ -67,7 +68,8 @@ class Word2VecTrainer(Hooks):
                                   f"on {device} use --workers 1")
             self.model.share_memory()  # the workers update these very tensors
         # the next chunk's batches are made on a thread of their own while this chunk trains
-        self.prefetcher = ThreadPoolExecutor(1)
+        # (several workers make their own chunks' batches: no thread)
+        self.prefetcher = ThreadPoolExecutor(1) if config.workers == 1 else None
         self.prefetched: dict[tuple[int, int], Future[list[PreparedBatch]]] = {}
         self.epoch_loss, self.epoch_examples = 0.0, 0
 
@@ -151,7 +153,7 @@ class Word2VecTrainer(Hooks):
         (seed, epoch, chunk), so made early they are the same)."""
         self.prefetched.clear()  # anything else was for another position (a resumed or stopped run)
         epoch, index = (epoch, index + 1) if index + 1 < len(self.chunks) else (epoch + 1, 0)
-        if epoch < self.config.epochs:
+        if epoch < self.config.epochs and self.prefetcher is not None:
             following = (index, *self.chunks[index])
             self.prefetched[(epoch, index)] = self.prefetcher.submit(self.batches, following, epoch)
 
@@ -182,7 +184,11 @@ class Word2VecTrainer(Hooks):
             self.pool = start_workers(self)
         lr = self.learning_rate(epoch, group[0][0])
         tasks = [(item, epoch, self.learning_rate(epoch, item[0])) for item in group]
-        results = self.pool.starmap(_worker_chunk, tasks)
+        try:
+            results = list(self.pool.map(_worker_chunk, *zip(*tasks, strict=True)))
+        except BrokenProcessPool as error:  # killed (out of memory, a signal) or failed to start
+            raise DistributedError(f"a word2vec worker process died ({error}); run again, with fewer "
+                                f"--workers if memory is short, or --workers 1") from None
         words = sum(int(self.corpus.starts[end] - self.corpus.starts[first]) for _, first, end in group)
         return self._account(sum(r[0] for r in results), sum(r[1] for r in results), words, lr, started)
 
@@ -212,10 +218,10 @@ class Word2VecTrainer(Hooks):
     def close(self) -> None:
         """Stop the prefetching thread and the worker processes."""
         self.prefetched.clear()
-        self.prefetcher.shutdown(cancel_futures=True)
+        if self.prefetcher is not None:
+            self.prefetcher.shutdown(cancel_futures=True)
         if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
+            self.pool.shutdown(cancel_futures=True)
             self.pool = None
 
     def state_dict(self) -> dict[str, Any]:
@@ -237,8 +243,8 @@ def start_workers(trainer: Word2VecTrainer) -> Any:
 
     config = dataclasses.replace(trainer.config, workers=1)
     weights = (trainer.model.inputs.weight.data, trainer.model.outputs.weight.data)
-    return mp.get_context("spawn").Pool(trainer.config.workers, _start_worker,
-                                        (config, trainer.vocab, trainer.corpus, weights))
+    return ProcessPoolExecutor(trainer.config.workers, mp.get_context("spawn"), _start_worker,
+                               (config, trainer.vocab, trainer.corpus, weights))
 
 
 def _start_worker(config: Word2VecConfig, vocab: WordCounts, corpus: EncodedCorpus,
@@ -247,7 +253,7 @@ def _start_worker(config: Word2VecConfig, vocab: WordCounts, corpus: EncodedCorp
     torch.set_num_threads(1)
     _WORKER = Word2VecTrainer(config, vocab, corpus)
     _WORKER.model.inputs.weight.data, _WORKER.model.outputs.weight.data = weights
-    _WORKER.prefetcher.shutdown()
+    _WORKER.close()  # a worker makes its chunk's batches itself: no prefetching thread
 
 
 def _worker_chunk(item: tuple[int, int, int], epoch: int, lr: float) -> tuple[float, int]:
@@ -286,5 +292,5 @@ def train_word2vec(config: Word2VecConfig, corpus: Sequence[str | Path], out_dir
     trainer = Word2VecTrainer(config, vocab, encoded, device, log)
     summary = run(trainer, schedule_of(config), out, resume, progress, log)
     summary.update(vocabulary=len(vocab), corpus_words=encoded.raw_words, trained_words=int(len(encoded.ids)),
-                   steps_per_epoch=len(trainer.chunks))
+                   steps_per_epoch=len(trainer.epoch_items(0)))  # with several workers: groups of chunks
     return summary

@@ -334,3 +334,19 @@ def test_tag_refuses_to_write_over_its_input(trained, tmp_path):
     assert text.read_text(encoding="utf-8") == "the cat sees a dog .\n"
     result = run("tag", "--model", model, "-o", tmp_path / "no" / "such" / "out.txt", text)
     assert result.exit_code == 2 and "no folder" in result.output
+
+
+def test_train_reads_a_vectors_model_directory_and_adds_its_words(work, tmp_path):
+    import numpy as np
+
+    from hybrid.embeddings import WordVectors
+    from hybrid.embeddings.directory import save_vectors_as_is
+    from hybrid.models.io import load_tagger
+
+    words = ["the", "cat", "okapi", "zebra"]
+    save_vectors_as_is(WordVectors(words, np.ones((4, tiny_config().model.word_dim), np.float32)), tmp_path / "vec")
+    result = run("train", "--train", work / "train.txt", "--out", tmp_path / "run", "--config", work / "tiny.json",
+                 "--embeddings", tmp_path / "vec", "--embeddings-vocab", "3", "--epochs", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    vocabulary = load_tagger(tmp_path / "run" / "model").vocabs.words
+    assert "okapi" in vocabulary and "zebra" not in vocabulary  # the vectors' first 3 words only

@@ -80,3 +80,11 @@ def test_normalize_word():
     assert normalize_word("1,999.50") == "0,000.00"
     assert normalize_word("The", lowercase=True) == "the"
     assert normalize_word("The") == "The"
+
+
+def test_an_extended_vocabulary_keeps_its_indices_and_appends_new_tokens_once():
+    vocab = Vocabulary(["b", "a", "b"])
+    extended = vocab.extended(["c", "a", "d", "c"])
+    assert extended.tokens == [*vocab.tokens, "c", "d"]
+    assert [extended.index(t) for t in vocab.tokens] == list(range(len(vocab)))
+    assert extended.unk == vocab.unk and extended.pad == vocab.pad and len(vocab) == 4  # the original unchanged

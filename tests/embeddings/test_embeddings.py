@@ -281,3 +281,18 @@ def test_taggers_embeddings_option_reads_binary_files_as_it_reads_text(tmp_path)
     text, found_text = load_word_vectors(tmp_path / "v.txt", vocab)
     assert found_binary == found_text == 3
     assert np.array_equal(binary.numpy(), text.numpy())
+
+
+def test_vector_words_lists_the_first_words_of_every_format(tmp_path):
+    from hybrid.embeddings.directory import save_vectors_as_is
+    from hybrid.encoders.embeddings import vector_words
+
+    vectors = WordVectors(["the", "King", "dog", "Straße"], np.arange(12, dtype=np.float32).reshape(4, 3))
+    write_vectors(vectors, tmp_path / "v.bin", binary=True)
+    write_vectors(vectors, tmp_path / "v.txt")
+    (tmp_path / "glove.txt").write_text("".join(f"{w} 1 2 3\n" for w in vectors.words), encoding="utf-8")
+    save_vectors_as_is(vectors, tmp_path / "model")
+    for path in ("v.bin", "v.txt", "glove.txt", "model"):
+        assert vector_words(tmp_path / path, 3) == ["the", "King", "dog"], path
+        assert vector_words(tmp_path / path, 10) == vectors.words, path
+    assert vector_words(tmp_path / "v.txt", 0) == []

@@ -95,3 +95,34 @@ def test_build_tagger_loads_pretrained_vectors(tmp_path):
     wrong = dataclasses.replace(config, model=dataclasses.replace(config.model, word_dim=5))
     with pytest.raises(ValueError, match="vectors have 8 dimensions, but word_dim is 5"):
         build_tagger(wrong, sentences)
+
+
+def test_the_vectors_words_join_the_vocabulary_and_keep_their_vectors(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text(conll_text([[("the", "B-NP"), ("Cat", "I-NP")]]), encoding="utf-8")
+    sentences = read_tagged(path, DataConfig())
+    vectors = tmp_path / "vectors.txt"
+    rows = [("the", 0.5), ("cat", -1.0), ("zebra", 2.0), ("1999", 3.0), ("okapi", 4.0)]
+    vectors.write_text("5 8\n" + "".join(f"{w} " + " ".join([str(v)] * 8) + "\n" for w, v in rows),
+                       encoding="utf-8")
+    config = tiny_config()
+    model = dataclasses.replace(config.model, embeddings=str(vectors), embeddings_vocab=4)
+    tagger = build_tagger(dataclasses.replace(config, model=model), sentences)
+    vocabs, weight = tagger.vocabs, tagger.word_embedding.weight
+    # training words first, at the indices they had; then the vectors' first 4 words (digits as 0s)
+    assert vocabs.words.tokens == ["<pad>", "<unk>", "Cat", "the", "cat", "zebra", "0000"]
+    assert torch.equal(weight[vocabs.words.index("zebra")], torch.full((8,), 2.0))
+    test = [Sentence(["Zebra", "okapi", "the"], ["B-NP", "I-NP", "B-NP"])]
+    ids = vocabs.encode(test).words[0].tolist()
+    assert ids == [vocabs.words.index("zebra"), vocabs.words.unk_index, vocabs.words.index("the")]
+    from hybrid.data.batching import TaggerVocabs
+
+    again = TaggerVocabs.from_dict(vocabs.to_dict())
+    assert again.lowercase_fallback and again.encode(test).words[0].tolist() == ids
+    plain = build_tagger(config, sentences).vocabs
+    assert not plain.lowercase_fallback and plain.encode(test).words[0, 0] == plain.words.unk_index
+    legacy = {k: v for k, v in plain.to_dict().items() if k != "lowercase_fallback"}
+    assert TaggerVocabs.from_dict(legacy) == plain  # models saved before the field read as before
+    only_train = dataclasses.replace(model, embeddings_vocab=0)
+    assert build_tagger(dataclasses.replace(config, model=only_train), sentences).vocabs.words.tokens == [
+        "<pad>", "<unk>", "Cat", "the"]
