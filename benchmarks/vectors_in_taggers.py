@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.layer_table import CORPORA
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository's packages
+from benchmarks.layer_table import CORPORA  # noqa: E402
 
 
 def data_config(corpus: str):
@@ -57,7 +58,7 @@ def run_arm(args: argparse.Namespace) -> dict:
     test = read_tagged(folder / spec["test"], data)
     tagger = load_tagger(out / "model")
     result = evaluate(tagger, test)
-    figures = {"corpus": args.corpus, "arm": args.arm, "test_f1": result["f1"], "test_accuracy": result["accuracy"],
+    figures = {"corpus": args.corpus, "arm": args.arm, "test_f1": result.get("f1"), "test_accuracy": result["accuracy"],
                "best_dev": summary["best_dev"], "epochs_run": summary["epochs_run"],
                "minutes": round((time.monotonic() - started) / 60, 1),
                "test_tokens_in_tagger_vocabulary": coverage(test, set(tagger.vocabs.words.tokens))}
@@ -106,5 +107,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     main()

@@ -49,7 +49,12 @@ def classify() -> None:
               help="Per direction.")
 @click.option("--num-layers", type=click.IntRange(1), default=MODEL.num_layers, show_default=True)
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=MODEL.dropout, show_default=True)
-@click.option("--embeddings", type=FILE, default=None, help="Pretrained word vectors (word2vec / GloVe text).")
+@click.option("--embeddings", type=click.Path(exists=True), default=None,
+              help="Pretrained word vectors: word2vec text or binary, GloVe text, or the model directory of "
+                   "`hybrid embed train`; --word-dim must match their size.")
+@click.option("--embeddings-vocab", type=click.IntRange(0), default=MODEL.embeddings_vocab, show_default=True,
+              help="How many of the vectors' words (the most frequent first) join the vocabulary beside the "
+                   "training words; 0: training words only.")
 @click.option("--lowercase", is_flag=True, help="Lowercase words before looking them up.")
 @click.option("--class-weights", type=click.Choice(["none", "balanced"]), default=TRAIN.class_weights,
               show_default=True, help="balanced: rare classes weigh more in the loss.")
@@ -66,8 +71,9 @@ def classify() -> None:
 @run_options
 @nproc_option
 def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, positions, attention_dropout, pooling,
-          word_dim, hidden_size, num_layers, dropout, embeddings, lowercase, class_weights, word_dropout, lr,
-          batch_size, epochs, patience, max_minutes, seed, device, amp, overwrite, resume, quiet) -> None:
+          word_dim, hidden_size, num_layers, dropout, embeddings, embeddings_vocab, lowercase, class_weights,
+          word_dropout, lr, batch_size, epochs, patience, max_minutes, seed, device, amp, overwrite, resume,
+          quiet) -> None:
     """Train a classifier; the best model (by dev accuracy) is saved to OUT/model.
 
     \b
@@ -80,7 +86,8 @@ def train(train_file, dev_file, dev_fraction, out_dir, encoder, heads, ff_size, 
         model=ClassifierModelConfig(word_dim=word_dim, encoder=encoder, heads=heads, ff_size=ff_size,
                                     positions=positions, attention_dropout=attention_dropout,
                                     hidden_size=hidden_size, num_layers=num_layers,
-                                    dropout=dropout, pooling=pooling, lowercase=lowercase, embeddings=embeddings),
+                                    dropout=dropout, pooling=pooling, lowercase=lowercase, embeddings=embeddings,
+                                    embeddings_vocab=embeddings_vocab),
         train=ClassifierTrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, patience=patience,
                                     max_minutes=max_minutes, dev_fraction=dev_fraction, class_weights=class_weights,
                                     word_dropout=word_dropout, seed=seed))

@@ -526,7 +526,7 @@ class ClassifierModelConfig(Checked):
     RANGES: typing.ClassVar[dict[str, Range]] = {
         "word_dim": SIZE, "hidden_size": SIZE, "num_layers": Range(1, 100), "dropout": DROPOUT,
         "min_word_freq": COUNT, "attention_size": SIZE, "heads": Range(1, 1024), "ff_size": Range(0, 1_000_000),
-        "attention_dropout": DROPOUT,
+        "attention_dropout": DROPOUT, "embeddings_vocab": NON_NEGATIVE,
     }
 
     word_dim: int = 100
@@ -546,7 +546,8 @@ class ClassifierModelConfig(Checked):
     attention_size: int = 100
     min_word_freq: int = 1
     lowercase: bool = False
-    embeddings: str | None = None  # pretrained word vectors (word2vec / GloVe text), word_dim wide
+    embeddings: str | None = None  # pretrained word vectors (word2vec / GloVe, a model directory), word_dim wide
+    embeddings_vocab: int = 100_000  # as the tagger's: the vectors' first N words join the vocabulary
 
     def _check(self) -> None:
         check_transformer_width(self)

@@ -5,7 +5,8 @@ the classes. Shapes: ids and mask (B, T); states (B, T, H); logits (B, C).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ class ClassifierVocabs:
     words: Vocabulary
     labels: Vocabulary
     lowercase: bool = False
+    lowercase_fallback: bool = False  # a word absent as written is looked up lowercased (as the tagger's)
 
     @classmethod
     def build(cls, examples: Sequence[Labelled], min_freq: int = 1, lowercase: bool = False) -> ClassifierVocabs:
@@ -36,7 +38,7 @@ class ClassifierVocabs:
 
     def encode(self, examples: Sequence[Labelled], with_labels: bool = True) -> tuple[Tensor, Tensor, Tensor | None]:
         """ids (B, T) right-padded, mask (B, T), label ids (B,) (None without labels)."""
-        rows = [self.words.encode(t.lower() if self.lowercase else t for t in e.tokens) for e in examples]
+        rows = [[self._word_id(t) for t in e.tokens] for e in examples]
         width = max((len(r) for r in rows), default=0)
         ids = torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long).reshape(len(rows), width)
         labels = None
@@ -45,13 +47,27 @@ class ClassifierVocabs:
                                   dtype=torch.long)
         return ids, ids != 0, labels
 
+    def _word_id(self, token: str) -> int:
+        word = token.lower() if self.lowercase else token
+        i = self.words.index(word)
+        if i == self.words.unk_index and self.lowercase_fallback and word.lower() != word:
+            i = self.words.index(word.lower())
+        return i
+
+    def with_words(self, words: Iterable[str]) -> ClassifierVocabs:
+        """These vocabularies with `words` (pretrained vectors' words) added after the training
+        words, and the lowercase fallback on."""
+        extended = self.words.extended(w.lower() if self.lowercase else w for w in words)
+        return dataclasses.replace(self, words=extended, lowercase_fallback=True)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"words": self.words.to_dict(), "labels": self.labels.to_dict(), "lowercase": self.lowercase}
+        return {"words": self.words.to_dict(), "labels": self.labels.to_dict(), "lowercase": self.lowercase,
+                "lowercase_fallback": self.lowercase_fallback}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifierVocabs:
         return cls(Vocabulary.from_dict(data["words"]), Vocabulary.from_dict(data["labels"]),
-                   bool(data.get("lowercase", False)))
+                   bool(data.get("lowercase", False)), bool(data.get("lowercase_fallback", False)))
 
 
 class SequenceClassifier(nn.Module):

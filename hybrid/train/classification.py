@@ -16,7 +16,7 @@ from hybrid.data.batching import length_sorted_batches
 from hybrid.data.labelled import Labelled, read_labelled
 from hybrid.data.lines import nonempty
 from hybrid.data.noise import add_noise
-from hybrid.encoders import load_word_vectors
+from hybrid.encoders import load_word_vectors, vector_words
 from hybrid.errors import CheckpointError, ConfigError
 from hybrid.metrics import classification_scores
 from hybrid.models.classifier import ClassifierVocabs, SequenceClassifier
@@ -113,7 +113,10 @@ class ClassifierTrainer(Hooks):
 def build_classifier(config: ClassifierConfig, train: list[Labelled]) -> SequenceClassifier:
     """A fresh classifier with vocabularies counted on `train` (and pretrained vectors if named)."""
     m = config.model
-    model = SequenceClassifier(m, ClassifierVocabs.build(train, m.min_word_freq, m.lowercase))
+    vocabs = ClassifierVocabs.build(train, m.min_word_freq, m.lowercase)
+    if m.embeddings and m.embeddings_vocab:
+        vocabs = vocabs.with_words(vector_words(m.embeddings, m.embeddings_vocab))
+    model = SequenceClassifier(m, vocabs)
     if m.embeddings:
         vectors, _found = load_word_vectors(m.embeddings, model.vocabs.words.tokens)
         if vectors.shape[1] != m.word_dim:

@@ -96,11 +96,13 @@ class Word2VecTrainer(Hooks):
         return True
 
     def epoch_items(self, epoch: int) -> Sequence[Any]:
-        """The epoch's chunks; with several workers, in groups of one chunk per worker."""
+        """The epoch's chunks; with several workers, in groups of WORKER_CHUNKS consecutive chunks
+        per worker (the parent waits for every worker at each step: longer steps wait less)."""
         items = [(i, first, end) for i, (first, end) in enumerate(self.chunks)]
         if self.config.workers == 1:
             return items
-        return [tuple(items[k : k + self.config.workers]) for k in range(0, len(items), self.config.workers)]
+        size = self.config.workers * WORKER_CHUNKS
+        return [tuple(items[k : k + size]) for k in range(0, len(items), size)]
 
     def learning_rate(self, epoch: int, index: int) -> float:
         progress = (epoch * len(self.chunks) + index) / (self.config.epochs * len(self.chunks))
@@ -178,14 +180,16 @@ class Word2VecTrainer(Hooks):
 
     def _step_in_workers(self, group: tuple[tuple[int, int, int], ...], epoch: int, started: float) -> dict[str, float]:
         """Hogwild across processes, as word2vec's threads and gensim's workers but free of
-        Python's lock: each worker process makes and trains one chunk of the group on the shared
-        vectors."""
+        Python's lock: each worker process makes and trains its consecutive chunks of the group
+        on the shared vectors."""
         if self.pool is None:
             self.pool = start_workers(self)
         lr = self.learning_rate(epoch, group[0][0])
-        tasks = [(item, epoch, self.learning_rate(epoch, item[0])) for item in group]
+        share = -(-len(group) // self.config.workers)
+        tasks = [[(item, epoch, self.learning_rate(epoch, item[0])) for item in group[k : k + share]]
+                 for k in range(0, len(group), share)]
         try:
-            results = list(self.pool.map(_worker_chunk, *zip(*tasks, strict=True)))
+            results = list(self.pool.map(_worker_chunks, tasks))
         except BrokenProcessPool as error:  # killed (out of memory, a signal) or failed to start
             raise DistributedError(f"a word2vec worker process died ({error}); run again, with fewer "
                                 f"--workers if memory is short, or --workers 1") from None
@@ -233,6 +237,7 @@ class Word2VecTrainer(Hooks):
         self.epoch_loss, self.epoch_examples = float(state["epoch_loss"]), int(state["epoch_examples"])
 
 
+WORKER_CHUNKS = 4  # chunks each worker trains per step (with --workers > 1)
 _WORKER: Word2VecTrainer | None = None  # in a worker process: its trainer, on the shared vectors
 
 
@@ -256,9 +261,14 @@ def _start_worker(config: Word2VecConfig, vocab: WordCounts, corpus: EncodedCorp
     _WORKER.close()  # a worker makes its chunk's batches itself: no prefetching thread
 
 
-def _worker_chunk(item: tuple[int, int, int], epoch: int, lr: float) -> tuple[float, int]:
+def _worker_chunks(tasks: list[tuple[tuple[int, int, int], int, float]]) -> tuple[float, int]:
+    """In a worker: make and train each (chunk, epoch, learning rate) in turn; (summed loss, examples)."""
     assert _WORKER is not None
-    return _WORKER.train_chunk(_WORKER.batches(item, epoch), lr)
+    total, n = 0.0, 0
+    for item, epoch, lr in tasks:
+        loss, examples = _WORKER.train_chunk(_WORKER.batches(item, epoch), lr)
+        total, n = total + loss, n + examples
+    return total, n
 
 
 def read_training_corpus(config: Word2VecConfig | GloveConfig, corpus: Sequence[str | Path], out: Path,

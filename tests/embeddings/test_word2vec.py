@@ -308,3 +308,16 @@ def test_compile_auto_is_for_long_negative_sampling_runs_on_the_cpu():
     assert not config.compiles("cuda", 10**8)
     assert not Word2VecConfig(loss="hs").compiles("cpu", 10**8)
     assert Word2VecConfig(compile="on").compiles("cpu", 1) and not Word2VecConfig(compile="off").compiles("cpu", 10**9)
+
+
+def test_several_workers_steps_cover_every_chunk_once_in_order(tmp_path):
+    from hybrid.train.word2vec import WORKER_CHUNKS, Word2VecTrainer, read_training_corpus
+
+    (tmp_path / "c.txt").write_text("\n".join(f"a b c d e f g h {i % 7}" for i in range(300)) + "\n", encoding="utf-8")
+    config = Word2VecConfig(dim=4, min_count=1, workers=3, chunk_words=50)
+    vocab, corpus = read_training_corpus(config, [tmp_path / "c.txt"], tmp_path, lambda message: None)
+    trainer = Word2VecTrainer(config, vocab, corpus)
+    groups = trainer.epoch_items(0)
+    assert [item for group in groups for item in group] == [(i, *chunk) for i, chunk in enumerate(trainer.chunks)]
+    assert all(len(group) == 3 * WORKER_CHUNKS for group in groups[:-1]) and len(groups) > 1
+    trainer.close()

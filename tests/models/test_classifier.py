@@ -119,3 +119,21 @@ def test_word_dropout_changes_what_trains_and_still_learns(tmp_path, monkeypatch
     total = sum(len(e.tokens) for e in read_labelled(data))
     # the words encoded over the run (training batches and evaluations): 5 x total without word dropout
     assert 0 < min(seen) and sum(seen) < 4.4 * total
+
+
+def test_pretrained_vectors_words_join_the_classifiers_vocabulary_and_survive_save_load(tmp_path):
+    from hybrid.train.classification import build_classifier
+
+    train = [Labelled(["Good", "film"], "pos"), Labelled(["bad", "film"], "neg")]
+    (tmp_path / "v.txt").write_text("".join(f"{w} {v} {v} {v} {v}\n" for w, v in
+                                            (("film", 1), ("superb", 2), ("awful", 3))), encoding="utf-8")
+    model = ClassifierModelConfig(word_dim=4, hidden_size=4, embeddings=str(tmp_path / "v.txt"), embeddings_vocab=2)
+    classifier = build_classifier(ClassifierConfig(model=model), train)
+    words = classifier.vocabs.words
+    assert words.tokens[-1] == "superb" and "awful" not in words  # the vectors' first 2 words; film was there
+    assert torch.equal(classifier.embedding.weight[words.index("superb")], torch.full((4,), 2.0))
+    ids, _, _ = classifier.vocabs.encode([Labelled(["Superb", "film", "awful"], None)], with_labels=False)
+    assert ids[0].tolist() == [words.index("superb"), words.index("film"), words.unk_index]
+    assert ClassifierVocabs.from_dict(classifier.vocabs.to_dict()) == classifier.vocabs
+    plain = build_classifier(ClassifierConfig(model=ClassifierModelConfig(word_dim=4, hidden_size=4)), train).vocabs
+    assert plain.encode([Labelled(["GOOD"], None)], with_labels=False)[0][0, 0] == plain.words.unk_index
