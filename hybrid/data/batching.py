@@ -73,6 +73,7 @@ class TaggerVocabs:
     # a word not in `words` as written is looked up lowercased (set when the vocabulary holds
     # pretrained vectors' words, which are often lowercase, beside the cased training words)
     lowercase_fallback: bool = False
+    pretrained_only: int = 0  # the last words of `words`, which only the pretrained vectors brought
     _word_ids: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
@@ -109,6 +110,7 @@ class TaggerVocabs:
             "words": self.words.to_dict(), "chars": self.chars.to_dict(), "tags": self.tags.to_dict(),
             "features": [f.to_dict() for f in self.features], "lowercase": self.lowercase,
             "max_word_length": self.max_word_length, "lowercase_fallback": self.lowercase_fallback,
+            "pretrained_only": self.pretrained_only,
         }
 
     @classmethod
@@ -119,13 +121,15 @@ class TaggerVocabs:
             features=[Vocabulary.from_dict(f) for f in data["features"]],
             lowercase=bool(data["lowercase"]), max_word_length=int(data["max_word_length"]),
             lowercase_fallback=bool(data.get("lowercase_fallback", False)),
+            pretrained_only=int(data.get("pretrained_only", 0)),
         )
 
     def with_words(self, words: Iterable[str]) -> TaggerVocabs:
         """These vocabularies with `words` (normalised as the tagger looks words up) added to the
         word vocabulary after the training words, and the lowercase fallback on."""
         extended = self.words.extended(normalize_word(w, self.lowercase) for w in words)
-        return dataclasses.replace(self, words=extended, lowercase_fallback=True)
+        return dataclasses.replace(self, words=extended, lowercase_fallback=True,
+                                   pretrained_only=self.pretrained_only + len(extended) - len(self.words))
 
     def _word_id(self, word: str) -> int:
         """Id of a raw word (normalised, then looked up), memoised: a tagger sees the same words often."""

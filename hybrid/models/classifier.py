@@ -19,6 +19,7 @@ from hybrid.data.labelled import Labelled
 from hybrid.data.vocab import Vocabulary
 from hybrid.encoders.build import build_encoder
 from hybrid.encoders.pooling import Pooling
+from hybrid.encoders.words import WordEmbedding
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ClassifierVocabs:
     labels: Vocabulary
     lowercase: bool = False
     lowercase_fallback: bool = False  # a word absent as written is looked up lowercased (as the tagger's)
+    pretrained_only: int = 0  # the last words of `words`, which only the pretrained vectors brought
 
     @classmethod
     def build(cls, examples: Sequence[Labelled], min_freq: int = 1, lowercase: bool = False) -> ClassifierVocabs:
@@ -58,16 +60,18 @@ class ClassifierVocabs:
         """These vocabularies with `words` (pretrained vectors' words) added after the training
         words, and the lowercase fallback on."""
         extended = self.words.extended(w.lower() if self.lowercase else w for w in words)
-        return dataclasses.replace(self, words=extended, lowercase_fallback=True)
+        return dataclasses.replace(self, words=extended, lowercase_fallback=True,
+                                   pretrained_only=self.pretrained_only + len(extended) - len(self.words))
 
     def to_dict(self) -> dict[str, Any]:
         return {"words": self.words.to_dict(), "labels": self.labels.to_dict(), "lowercase": self.lowercase,
-                "lowercase_fallback": self.lowercase_fallback}
+                "lowercase_fallback": self.lowercase_fallback, "pretrained_only": self.pretrained_only}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifierVocabs:
         return cls(Vocabulary.from_dict(data["words"]), Vocabulary.from_dict(data["labels"]),
-                   bool(data.get("lowercase", False)), bool(data.get("lowercase_fallback", False)))
+                   bool(data.get("lowercase", False)), bool(data.get("lowercase_fallback", False)),
+                   int(data.get("pretrained_only", 0)))
 
 
 class SequenceClassifier(nn.Module):
@@ -76,7 +80,9 @@ class SequenceClassifier(nn.Module):
     def __init__(self, config: ClassifierModelConfig, vocabs: ClassifierVocabs):
         super().__init__()
         self.config, self.vocabs = config, vocabs
-        self.embedding = nn.Embedding(len(vocabs.words), config.word_dim, padding_idx=0)
+        # the words only pretrained vectors brought never occur in training: their rows stay fixed
+        self.embedding = WordEmbedding(len(vocabs.words) - vocabs.pretrained_only, vocabs.pretrained_only,
+                                       config.word_dim)
         transformer = config.encoder == "transformer"
         self.encoder = build_encoder(config.encoder, config.word_dim, config.hidden_size, config.num_layers,
                                      config.bidirectional, config.attention_dropout if transformer else config.dropout,

@@ -19,6 +19,7 @@ from hybrid.data.batching import Batch, TaggerVocabs, length_sorted_groups
 from hybrid.data.sentence import Sentence
 from hybrid.encoders import build_char_encoder
 from hybrid.encoders.build import build_encoder
+from hybrid.encoders.words import WordEmbedding
 from hybrid.errors import ConfigError
 from hybrid.structured import CRFLayer, HMMLayer, SoftmaxLayer, StructuredLayer, detect_scheme
 
@@ -85,7 +86,9 @@ class Tagger(nn.Module):
         super().__init__()
         self.config = config
         self.vocabs = vocabs
-        self.word_embedding = nn.Embedding(len(vocabs.words), config.word_dim, padding_idx=0)
+        # the words only pretrained vectors brought never occur in training: their rows stay fixed
+        self.word_embedding = WordEmbedding(len(vocabs.words) - vocabs.pretrained_only, vocabs.pretrained_only,
+                                            config.word_dim)
         self.feature_embeddings = nn.ModuleList(
             nn.Embedding(len(v), config.feature_dim, padding_idx=0) for v in vocabs.features
         )

@@ -122,8 +122,7 @@ def build_classifier(config: ClassifierConfig, train: list[Labelled]) -> Sequenc
         if vectors.shape[1] != m.word_dim:
             raise ConfigError(f"{m.embeddings}: vectors have {vectors.shape[1]} dimensions, but word_dim is "
                               f"{m.word_dim}")
-        with torch.no_grad():
-            model.embedding.weight.copy_(vectors)
+        model.embedding.set_table(vectors)
     return model
 
 

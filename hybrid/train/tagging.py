@@ -71,8 +71,7 @@ def build_tagger(config: TaggerConfig, train: list[Sentence]) -> Tagger:
                 f"{config.model.embeddings}: vectors have {vectors.shape[1]} dimensions, "
                 f"but word_dim is {config.model.word_dim}"
             )
-        with torch.no_grad():
-            tagger.word_embedding.weight.copy_(vectors)
+        tagger.word_embedding.set_table(vectors)
     return tagger
 
 

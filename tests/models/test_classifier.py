@@ -131,7 +131,7 @@ def test_pretrained_vectors_words_join_the_classifiers_vocabulary_and_survive_sa
     classifier = build_classifier(ClassifierConfig(model=model), train)
     words = classifier.vocabs.words
     assert words.tokens[-1] == "superb" and "awful" not in words  # the vectors' first 2 words; film was there
-    assert torch.equal(classifier.embedding.weight[words.index("superb")], torch.full((4,), 2.0))
+    assert torch.equal(classifier.embedding.table()[words.index("superb")], torch.full((4,), 2.0))
     ids, _, _ = classifier.vocabs.encode([Labelled(["Superb", "film", "awful"], None)], with_labels=False)
     assert ids[0].tolist() == [words.index("superb"), words.index("film"), words.unk_index]
     assert ClassifierVocabs.from_dict(classifier.vocabs.to_dict()) == classifier.vocabs

@@ -38,6 +38,8 @@ TINY_MODEL = {"word_dim": 8, "feature_dim": 3, "char_dim": 4, "char_hidden": 5, 
 # fields that cannot change what a saved model decodes, each with the reason
 NOT_DECODING = {
     "embeddings": "a path of pretrained vectors: they only initialise the saved word embeddings",
+    "embeddings_vocab": "how many of the pretrained words join the vocabulary when training starts: the "
+                        "saved vocabulary holds them (test_pretrained_only_words_decode_alike)",
     "format": "how training files are read; both engines share the readers",
     "word_column": "how training files are read; both engines share the readers",
     "tag_column": "how training files are read; both engines share the readers",
@@ -175,3 +177,23 @@ def test_scales_set_on_a_live_layer_are_saved_in_the_config_both_engines_read(tm
     assert (reloaded.layer.prior_scale, reloaded.layer.transition_scale) == (0.25, 0.75)
     sentences = random_sentences(reloaded.vocabs.words.tokens[2:], 40, seed=4)
     assert load_onnx_tagger(copy).tag(sentences) == reloaded.tag(sentences) == tagger.tag(sentences)
+
+
+def test_pretrained_only_words_decode_alike(tmp_path):
+    """A vocabulary extended by pretrained vectors' words (fixed rows, lowercase lookup fallback)."""
+    config = TaggerConfig(model=ModelConfig(**TINY_MODEL))
+    sentences = [Sentence(s.words, s.tags) for s in corpus()]
+    vocabs = TaggerVocabs.build(sentences).with_words(["okapi", "zebra", "the"])
+    torch.manual_seed(0)
+    tagger = Tagger(config.model, vocabs)
+    for p in tagger.parameters():
+        nn.init.uniform_(p, -1.0, 1.0)
+    table = tagger.word_embedding.table().detach().clone()
+    table[-2:] = torch.rand(2, table.shape[1]) * 4 - 2  # the fixed rows of okapi and zebra
+    tagger.word_embedding.set_table(table)
+    directory = save_tagger(tagger, tmp_path / "model", config)
+    torch_tagger, onnx_tagger = load_tagger(directory), load_onnx_tagger(directory)
+    assert torch_tagger.vocabs.pretrained_only == 2 and torch.equal(torch_tagger.word_embedding.table(), table)
+    words = torch_tagger.vocabs.words.tokens[2:] + ["Okapi", "ZEBRA", "okapi"]
+    sentences = random_sentences(words, 30, seed=2)
+    assert onnx_tagger.tag(sentences, batch_size=8) == torch_tagger.tag(sentences, batch_size=8)

@@ -89,7 +89,7 @@ def test_build_tagger_loads_pretrained_vectors(tmp_path):
     config = tiny_config()
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, embeddings=str(vectors)))
     tagger = build_tagger(config, sentences)
-    weight = tagger.word_embedding.weight
+    weight = tagger.word_embedding.table()
     assert torch.equal(weight[tagger.vocabs.words.index("the")], torch.full((8,), 0.5))
     assert torch.equal(weight[tagger.vocabs.words.index("Cat")], torch.full((8,), -1.0))  # lowercase fallback
     wrong = dataclasses.replace(config, model=dataclasses.replace(config.model, word_dim=5))
@@ -108,7 +108,7 @@ def test_the_vectors_words_join_the_vocabulary_and_keep_their_vectors(tmp_path):
     config = tiny_config()
     model = dataclasses.replace(config.model, embeddings=str(vectors), embeddings_vocab=4)
     tagger = build_tagger(dataclasses.replace(config, model=model), sentences)
-    vocabs, weight = tagger.vocabs, tagger.word_embedding.weight
+    vocabs, weight = tagger.vocabs, tagger.word_embedding.table()
     # training words first, at the indices they had; then the vectors' first 4 words (digits as 0s)
     assert vocabs.words.tokens == ["<pad>", "<unk>", "Cat", "the", "cat", "zebra", "0000"]
     assert torch.equal(weight[vocabs.words.index("zebra")], torch.full((8,), 2.0))
