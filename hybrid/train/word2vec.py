@@ -192,7 +192,7 @@ class Word2VecTrainer(Hooks):
             results = list(self.pool.map(_worker_chunks, tasks))
         except BrokenProcessPool as error:  # killed (out of memory, a signal) or failed to start
             raise DistributedError(f"a word2vec worker process died ({error}); run again, with fewer "
-                                f"--workers if memory is short, or --workers 1") from None
+                                   f"--workers if memory is short, or --workers 1") from None
         words = sum(int(self.corpus.starts[end] - self.corpus.starts[first]) for _, first, end in group)
         return self._account(sum(r[0] for r in results), sum(r[1] for r in results), words, lr, started)
 
