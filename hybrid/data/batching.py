@@ -139,10 +139,7 @@ class TaggerVocabs:
             if len(memo) > 500_000:
                 memo.clear()
             form = normalize_word(word, self.lowercase)
-            i = self.words.index(form)
-            if i == self.words.unk_index and self.lowercase_fallback and form.lower() != form:
-                i = self.words.index(form.lower())
-            memo[word] = i
+            i = memo[word] = self.words.index_or_lowercase(form) if self.lowercase_fallback else self.words.index(form)
         return i
 
     def char_ids(self, forms: Sequence[str]) -> list[list[int]]:

@@ -136,6 +136,14 @@ class Vocabulary:
             )
         return self._index[self.unk]
 
+    def index_or_lowercase(self, token: str) -> int:
+        """Index of `token`, failing that of its lowercased form (pretrained vectors' words are
+        often lowercase), failing both the unknown index."""
+        i = self._index.get(token)
+        if i is None and token.lower() != token:
+            i = self._index.get(token.lower())
+        return self.index(token) if i is None else i
+
     def token(self, index: int) -> str:
         """The token at `index` (IndexError outside 0..len-1)."""
         if not 0 <= index < len(self._tokens):

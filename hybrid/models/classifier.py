@@ -51,10 +51,7 @@ class ClassifierVocabs:
 
     def _word_id(self, token: str) -> int:
         word = token.lower() if self.lowercase else token
-        i = self.words.index(word)
-        if i == self.words.unk_index and self.lowercase_fallback and word.lower() != word:
-            i = self.words.index(word.lower())
-        return i
+        return self.words.index_or_lowercase(word) if self.lowercase_fallback else self.words.index(word)
 
     def with_words(self, words: Iterable[str]) -> ClassifierVocabs:
         """These vocabularies with `words` (pretrained vectors' words) added after the training

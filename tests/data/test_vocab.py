@@ -88,3 +88,10 @@ def test_an_extended_vocabulary_keeps_its_indices_and_appends_new_tokens_once():
     assert extended.tokens == [*vocab.tokens, "c", "d"]
     assert [extended.index(t) for t in vocab.tokens] == list(range(len(vocab)))
     assert extended.unk == vocab.unk and extended.pad == vocab.pad and len(vocab) == 4  # the original unchanged
+
+
+def test_index_or_lowercase_prefers_the_exact_form_then_the_lowercased_one():
+    vocab = Vocabulary(["Apple", "apple", "pear"])
+    assert vocab.index_or_lowercase("Apple") == vocab.index("Apple")
+    assert vocab.index_or_lowercase("PEAR") == vocab.index("pear")
+    assert vocab.index_or_lowercase("Fig") == vocab.unk_index
