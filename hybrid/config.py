@@ -612,9 +612,9 @@ class Word2VecConfig(Checked):
     chunk_words: int = 10000  # corpus words per training step
     batch_size: int | None = None  # examples per SGD update; None: 512 skip-gram, 128 CBOW (steps are summed, and
     # larger batches overshoot on rows they repeat: CBOW at 512 stays about a point behind gensim's analogies)
-    compile: typing.Literal["auto", "on", "off"] = "auto"  # torch.compile the SGD step; auto: negative sampling
-    # on the CPU, runs of at least COMPILE_AUTO_WORDS words (compiling takes seconds; the step then runs 1.5-2.5x
-    # faster)
+    compile: typing.Literal["auto", "on", "off"] = "auto"  # torch.compile the SGD step; auto: on the CPU (but
+    # CBOW with hierarchical softmax), runs of at least COMPILE_AUTO_WORDS words (compiling takes seconds; the
+    # step then runs 1.5-2.5x faster)
     workers: int = 1  # threads updating the shared vectors at once (Hogwild, as word2vec and gensim); > 1: not
     # bit-reproducible
     max_sentence_length: int = 10000  # longer lines are cut (text8 and wiki100m are one line)
@@ -632,8 +632,8 @@ class Word2VecConfig(Checked):
 
     def compiles(self, device: str, trained_words: int) -> bool:
         """Whether the SGD step is compiled for a run of `trained_words` (corpus words x epochs)."""
-        if self.compile == "auto":  # hierarchical softmax's long padded paths run slower compiled
-            return device == "cpu" and self.loss == "ns" and trained_words >= COMPILE_AUTO_WORDS
+        if self.compile == "auto":  # CBOW with hierarchical softmax (paths padded to the deepest) runs slower compiled
+            return device == "cpu" and (self.loss, self.model) != ("hs", "cbow") and trained_words >= COMPILE_AUTO_WORDS
         return self.compile == "on"
 
 

@@ -26,10 +26,13 @@ from hybrid.embeddings.corpus import EncodedCorpus, WordCounts, read_corpus
 from hybrid.embeddings.directory import save_vectors_directory
 from hybrid.embeddings.formats import WordVectors
 from hybrid.embeddings.sampling import AliasSampler, keep_probabilities, noise_distribution
-from hybrid.embeddings.word2vec import PreparedBatch, Word2Vec, cbow_windows, output_step, skipgram_pairs
+from hybrid.embeddings.word2vec import PreparedBatch, Word2Vec, cbow_windows, skipgram_pairs
 from hybrid.errors import ConfigError, DistributedError
 from hybrid.train.loop import Hooks, Schedule, run
 from hybrid.train.rundir import claims_run_directory
+
+ChunkBatches = tuple[list[PreparedBatch], int]  # a chunk's SGD batches and its number of examples
+HS_NODE_STEPS = 32.0  # hierarchical softmax: the most summed steps an inner node takes in one batch
 
 
 def corpus_chunks(corpus: EncodedCorpus, chunk_words: int) -> list[tuple[int, int]]:
@@ -53,8 +56,8 @@ class Word2VecTrainer(Hooks):
     def __init__(self, config: Word2VecConfig, vocab: WordCounts, corpus: EncodedCorpus, device: str = "cpu",
                  log: Callable[[str], None] | None = None):
         self.config, self.vocab, self.corpus, self.device = config, vocab, corpus, device
-        self.model = Word2Vec(vocab.counts, config.dim, config.model, config.loss, config.negative,
-                              config.seed).to(device)
+        self.model = Word2Vec(vocab.counts, config.dim, config.model, config.loss, config.negative, config.seed,
+                              HS_NODE_STEPS if config.loss == "hs" else None).to(device)
         self.compiled = config.workers == 1 and \
             config.compiles(torch.device(device).type, len(corpus.ids) * config.epochs) and \
             self._compile(log or (lambda message: None))
@@ -70,7 +73,7 @@ class Word2VecTrainer(Hooks):
         # the next chunk's batches are made on a thread of their own while this chunk trains
         # (several workers make their own chunks' batches: no thread)
         self.prefetcher = ThreadPoolExecutor(1) if config.workers == 1 else None
-        self.prefetched: dict[tuple[int, int], Future[list[PreparedBatch]]] = {}
+        self.prefetched: dict[tuple[int, int], Future[ChunkBatches]] = {}
         self.epoch_loss, self.epoch_examples = 0.0, 0
 
     def _compile(self, log: Callable[[str], None]) -> bool:
@@ -83,10 +86,12 @@ class Word2VecTrainer(Hooks):
         sample = (empty, empty, empty.view(0, self.config.negative), empty.view(0, window),
                   empty.view(0, window).bool())
         try:
-            padding = self.model.prepare(*sample).padded(self.config.examples_per_batch)
+            padding = self.model.prepare(*sample).padded(self.rows_per_batch)
             self.model.update(torch.tensor(0.0, device=self.device), padding)
+            if self.model.hot_nodes:  # skip-gram with hierarchical softmax: the hot nodes' step too
+                self.model.update(torch.tensor(0.0, device=self.device), padding._replace(hot=len(padding.ids)))
         except Exception as error:  # torch.compile fails in many ways (compiler, platform, backend)
-            self.model.output_step = output_step
+            self.model.compile_steps(False)
             if self.config.compile == "on":
                 raise ConfigError(f"--compile on: torch.compile failed ({type(error).__name__}: "
                                   f"{str(error).splitlines()[0] if str(error) else ''}); use --compile off") from error
@@ -110,8 +115,8 @@ class Word2VecTrainer(Hooks):
         return max(self.config.min_alpha, alpha - (alpha - self.config.min_alpha) * progress)
 
     def examples(self, item: tuple[int, int, int], epoch: int) -> tuple[np.ndarray, ...]:
-        """The chunk's training examples after subsampling: skip-gram (centres, contexts) or
-        CBOW (centres, contexts (M, 2w), mask (M, 2w)), and its raw word count."""
+        """The chunk's training examples after subsampling: skip-gram (input words, predicted
+        words) or CBOW (centres, contexts (M, 2w), mask (M, 2w))."""
         index, first, end = item
         rng = np.random.default_rng([self.config.seed, epoch, index])
         starts = self.corpus.starts[first : end + 1]
@@ -122,7 +127,11 @@ class Word2VecTrainer(Hooks):
         local = np.concatenate([[0], np.cumsum(per_sentence)])
         words = ids[kept]
         if self.config.model == "skipgram":
-            return skipgram_pairs(words, local, self.config.window, rng)
+            # word2vec's orientation: each context word's vector predicts the centre word, whose
+            # window was drawn. The other way round gives the same pairs in expectation, yet with
+            # hierarchical softmax it scored 1.3-1.6 analogy points lower (a 4M-word slice of wiki100m)
+            centres, contexts = skipgram_pairs(words, local, self.config.window, rng)
+            return contexts, centres
         # CBOW windows in random order: windows next to each other share most of their words,
         # whose summed steps in one batch, all taken from the same old vectors, overshoot (in
         # window order CBOW fell 10 analogy points behind gensim); skip-gram's pairs, grouped by
@@ -131,9 +140,18 @@ class Word2VecTrainer(Hooks):
         order = rng.permutation(len(windows[0]))
         return windows[0][order], windows[1][order], windows[2][order]
 
-    def batches(self, item: tuple[int, int, int], epoch: int) -> list[PreparedBatch]:
+    @property
+    def rows_per_batch(self) -> int:
+        """Rows of a prepared batch: examples, or for skip-gram with hierarchical softmax
+        (a row per tree decision) the decisions of about as many examples."""
+        if self.config.model == "skipgram" and self.config.loss == "hs":
+            return self.config.examples_per_batch * self.model.mean_code_length
+        return self.config.examples_per_batch
+
+    def batches(self, item: tuple[int, int, int], epoch: int) -> ChunkBatches:
         """The chunk's SGD batches as `Word2Vec.update` takes them, noise drawn from a generator
-        seeded by (seed, epoch, chunk); padded to one shape when the step is compiled."""
+        seeded by (seed, epoch, chunk), padded to one shape when the step is compiled; and the
+        chunk's number of examples."""
         rng = np.random.default_rng([self.config.seed, epoch, item[0], 1])
         examples = self.examples(item, epoch)
         centres = torch.from_numpy(examples[0].astype(np.int64)).to(self.device)
@@ -148,7 +166,7 @@ class Word2VecTrainer(Hooks):
         if self.config.loss == "ns":
             noise = torch.from_numpy(self.noise.draw(rng, (len(targets), self.config.negative))).to(self.device)
         whole = self.model.prepare(centres, targets, noise, contexts, mask)
-        return whole.split(self.config.examples_per_batch, pad=self.compiled)
+        return whole.split(self.rows_per_batch, self.compiled), len(targets)
 
     def prefetch_after(self, epoch: int, index: int) -> None:
         """Start making the batches of the chunk after (epoch, index) (they are seeded by
@@ -165,18 +183,18 @@ class Word2VecTrainer(Hooks):
             return self._step_in_workers(item, epoch, started)
         lr = self.learning_rate(epoch, item[0])
         ahead = self.prefetched.pop((epoch, item[0]), None)
-        batches = ahead.result() if ahead is not None else self.batches(item, epoch)
+        batches, n = ahead.result() if ahead is not None else self.batches(item, epoch)
         self.prefetch_after(epoch, item[0])
-        total, n = self.train_chunk(batches, lr)
+        total = self.train_chunk(batches, lr)
         return self._account(total, n, int(self.corpus.starts[item[2]] - self.corpus.starts[item[1]]), lr, started)
 
-    def train_chunk(self, batches: Sequence[PreparedBatch], lr: float) -> tuple[float, int]:
-        """SGD over a chunk's batches; (summed loss, examples)."""
+    def train_chunk(self, batches: Sequence[PreparedBatch], lr: float) -> float:
+        """SGD over a chunk's batches; the summed loss."""
         rate = torch.tensor(lr, device=self.device)
         total = torch.zeros((), device=self.device)
         for batch in batches:
             total += self.model.update(rate, batch)
-        return float(total), sum(batch.size for batch in batches)
+        return float(total)
 
     def _step_in_workers(self, group: tuple[tuple[int, int, int], ...], epoch: int, started: float) -> dict[str, float]:
         """Hogwild across processes, as word2vec's threads and gensim's workers but free of
@@ -266,8 +284,8 @@ def _worker_chunks(tasks: list[tuple[tuple[int, int, int], int, float]]) -> tupl
     assert _WORKER is not None
     total, n = 0.0, 0
     for item, epoch, lr in tasks:
-        loss, examples = _WORKER.train_chunk(_WORKER.batches(item, epoch), lr)
-        total, n = total + loss, n + examples
+        batches, examples = _WORKER.batches(item, epoch)
+        total, n = total + _WORKER.train_chunk(batches, lr), n + examples
     return total, n
 
 

@@ -17,6 +17,7 @@ from cli.main import cli
 from hybrid.config import Word2VecConfig
 from hybrid.embeddings import corpus as corpus_module
 from hybrid.embeddings import read_vectors
+from hybrid.embeddings import word2vec as w2v
 from hybrid.embeddings.corpus import count_words, encode_corpus, iter_tokens
 from hybrid.embeddings.word2vec import Word2Vec, cbow_windows, reduced_windows, skipgram_pairs
 from hybrid.train.word2vec import corpus_chunks, train_word2vec
@@ -251,17 +252,79 @@ def _pair(model_kind: str, loss_kind: str) -> tuple[Word2Vec, Word2Vec]:
     return first, second
 
 
-@pytest.mark.parametrize(("model_kind", "loss_kind"), [("skipgram", "ns"), ("cbow", "hs")])
+@pytest.mark.parametrize(("model_kind", "loss_kind"), [("skipgram", "ns"), ("cbow", "hs"), ("skipgram", "hs")])
 def test_padding_a_batch_changes_neither_the_step_nor_the_loss(model_kind, loss_kind):
     plain, padded = _pair(model_kind, loss_kind)
     batch = _random_batch(model_kind, loss_kind)
     rate = torch.tensor(0.1)
     expected = plain.update(rate, plain.prepare(*batch))
-    prepared = padded.prepare(*batch).padded(12)
-    assert prepared.ids.shape[0] == 12 and prepared.size == 7
+    prepared = padded.prepare(*batch)
+    rows = prepared.size  # examples, or skip-gram's tree decisions
+    prepared = prepared.padded(rows + 5)
+    assert prepared.ids.shape[0] == rows + 5 and prepared.size == rows
     torch.testing.assert_close(padded.update(rate, prepared), expected)
     torch.testing.assert_close(padded.inputs.weight, plain.inputs.weight)
     torch.testing.assert_close(padded.outputs.weight, plain.outputs.weight)
+
+
+def _brute_decisions(model: Word2Vec, centres, targets) -> Counter:
+    """Every (input row, tree node, label) of skip-gram with hierarchical softmax, from the codes."""
+    found: Counter = Counter()
+    for centre, target in zip(centres.tolist(), targets.tolist(), strict=True):
+        depth = int(model.depths[target])
+        for node, code in zip(model.paths[target, :depth].tolist(), model.codes[target, :depth].tolist(), strict=True):
+            found[(centre, node, 1.0 - code)] += 1
+    return found
+
+
+def _decisions(batch) -> Counter:
+    return Counter(zip(batch.rows.tolist(), batch.ids.view(-1).tolist(), batch.labels.view(-1).tolist(), strict=True))
+
+
+COUNTS = [40, 20, 9, 7, 3, 1, 1, 1]  # 7 inner nodes: the 3 nearest the root are hot below
+
+
+def test_skipgram_tree_decisions_are_each_examples_path_once_hot_nodes_first(monkeypatch):
+    monkeypatch.setattr(w2v, "HOT_NODES", 3)
+    model = Word2Vec(COUNTS, 4, "skipgram", "hs")
+    first_hot = len(COUNTS) - 1 - 3
+    centres, targets = torch.tensor([0, 1, 1, 5, 2, 7, 3]), torch.tensor([1, 0, 3, 7, 6, 6, 4])
+    whole = model.prepare(centres, targets)
+    assert _decisions(whole) == _brute_decisions(model, centres, targets)
+    assert 0 < whole.hot < whole.size
+    assert (whole.ids[: whole.hot] >= first_hot).all() and (whole.ids[whole.hot :] < first_hot).all()
+    batches = whole.split(4, pad=True)
+    assert all(b.hot in (0, len(b.ids)) for b in batches) and sum(b.size for b in batches) == whole.size
+    assert sum((_decisions(b._replace(rows=b.rows[: b.size], ids=b.ids[: b.size], labels=b.labels[: b.size]))
+                for b in batches), Counter()) == _decisions(whole)
+
+
+@pytest.mark.parametrize("node_steps", [None, 1.5])
+def test_the_hot_nodes_step_equals_the_plain_one(monkeypatch, node_steps):
+    """Summed in a table of its own and added once, or added row by row: the same step."""
+    monkeypatch.setattr(w2v, "HOT_NODES", 3)
+    hot, plain = (Word2Vec(COUNTS, 4, "skipgram", "hs", node_steps=node_steps).double() for _ in range(2))
+    torch.nn.init.normal_(hot.outputs.weight)
+    plain.load_state_dict(hot.state_dict())
+    centres, targets = torch.tensor([0, 1, 1, 5, 2, 2, 3]), torch.tensor([1, 0, 3, 7, 6, 6, 4])
+    batch = hot.prepare(centres, targets).split(30, pad=True)[0]
+    assert batch.hot == len(batch.ids) == 30 and batch.size < 30
+    rate = torch.tensor(0.3, dtype=torch.float64)
+    got = hot.update(rate, batch)
+    expected = w2v.decision_step(plain.inputs.weight.detach(), plain.outputs.weight.detach(), batch.rows,
+                                 batch.ids.view(-1), batch.labels.view(-1), batch.counted.view(-1), rate, node_steps)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(hot.inputs.weight, plain.inputs.weight)
+    torch.testing.assert_close(hot.outputs.weight, plain.outputs.weight)
+
+
+def test_limited_takes_at_most_node_steps_of_a_rows_summed_step():
+    coef = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    ids = torch.tensor([[7, 2], [7, 3], [7, 2]])  # row 7 scored 3 times, row 2 twice, row 3 once
+    counted = torch.tensor([[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]])  # the last score of row 2 is padding
+    got = w2v.limited(coef, ids, counted, 8, 2.0)
+    torch.testing.assert_close(got, torch.tensor([[1.0 * 2 / 3, 2.0], [3.0 * 2 / 3, 4.0], [5.0 * 2 / 3, 6.0]]))
+    assert w2v.limited(coef, ids, counted, 8, None) is coef
 
 
 def test_the_compiled_step_equals_the_eager_one():
@@ -280,10 +343,35 @@ def test_the_compiled_step_equals_the_eager_one():
         torch.testing.assert_close(compiled.outputs.weight, eager.outputs.weight, rtol=1e-5, atol=1e-6)
 
 
-def _broken_compile(self):
+def test_the_compiled_tree_decisions_step_equals_the_eager_one(monkeypatch):
+    """Skip-gram with hierarchical softmax compiled: hot-node and other batches, padded, limited."""
+    monkeypatch.setattr(w2v, "HOT_NODES", 3)
+    eager, compiled = (Word2Vec(COUNTS, 5, "skipgram", "hs", node_steps=2.0) for _ in range(2))
+    torch.nn.init.normal_(eager.outputs.weight)
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile_steps()
+    rate = torch.tensor(0.1)
+    g = torch.Generator().manual_seed(3)
+    for _ in range(3):
+        centres, targets = torch.randint(0, 8, (9,), generator=g), torch.randint(0, 8, (9,), generator=g)
+        for expected_batch, batch in zip(eager.prepare(centres, targets).split(8, pad=True),
+                                         compiled.prepare(centres, targets).split(8, pad=True), strict=True):
+            torch.testing.assert_close(compiled.update(rate, batch), eager.update(rate, expected_batch),
+                                       rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(compiled.inputs.weight, eager.inputs.weight, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(compiled.outputs.weight, eager.outputs.weight, rtol=1e-5, atol=1e-6)
+
+
+_compile_steps = Word2Vec.compile_steps
+
+
+def _broken_compile(self, compiled=True):
+    if not compiled:
+        return _compile_steps(self, False)
+
     def fails(*args):
         raise RuntimeError("no C++ compiler")
-    self.output_step = fails
+    self.output_step = self.decision_step = self.hot_decision_step = fails
 
 
 def test_compile_auto_falls_back_to_the_eager_step_and_compile_on_says_why(tmp_path, monkeypatch):
@@ -302,11 +390,12 @@ def test_compile_auto_falls_back_to_the_eager_step_and_compile_on_says_why(tmp_p
     assert (tmp_path / "auto" / "model" / "vectors.bin").exists()
 
 
-def test_compile_auto_is_for_long_negative_sampling_runs_on_the_cpu():
+def test_compile_auto_is_for_long_runs_on_the_cpu_but_cbow_with_hierarchical_softmax():
     config = Word2VecConfig()
     assert config.compiles("cpu", 10**8) and not config.compiles("cpu", 10**4)
     assert not config.compiles("cuda", 10**8)
-    assert not Word2VecConfig(loss="hs").compiles("cpu", 10**8)
+    assert Word2VecConfig(loss="hs").compiles("cpu", 10**8)
+    assert not Word2VecConfig(model="cbow", loss="hs").compiles("cpu", 10**8)
     assert Word2VecConfig(compile="on").compiles("cpu", 1) and not Word2VecConfig(compile="off").compiles("cpu", 10**9)
 
 
