@@ -309,9 +309,7 @@ def output_step(outputs: Tensor, h: Tensor, ids: Tensor, labels: Tensor, counted
     before the step). Compiled, the gather, products and scatter fuse into one pass with no
     (N, L, D) temporaries."""
     u = outputs.index_select(0, ids.reshape(-1)).view(*ids.shape, -1)  # (N, L, D)
-    scores = (u * h.unsqueeze(1)).sum(-1)  # (N, L)
-    loss = -(F.logsigmoid(torch.where(labels > 0, scores, -scores)) * counted).sum()
-    coef = coefficients(scores, labels, counted, lr, settled)  # (N, L): -lr dJ/dscore
+    loss, coef = scored(u, h.unsqueeze(1), labels, counted, lr, settled)  # coef (N, L)
     step_h = (coef.unsqueeze(-1) * u).sum(1)  # (N, D)
     own = limited(coef, ids, counted, len(outputs), node_steps)
     outputs.index_add_(0, ids.reshape(-1), (own.unsqueeze(-1) * h.unsqueeze(1)).reshape(-1, h.shape[1]))
@@ -327,9 +325,7 @@ def decision_step(inputs: Tensor, outputs: Tensor, rows: Tensor, ids: Tensor, la
     gathered inputs."""
     h = inputs.index_select(0, rows)  # (P, D)
     u = outputs.index_select(0, ids)  # (P, D)
-    scores = (u * h).sum(-1)  # (P,)
-    loss = -(F.logsigmoid(torch.where(labels > 0, scores, -scores)) * counted).sum()
-    coef = coefficients(scores, labels, counted, lr, SETTLED)  # (P,): -lr dJ/dscore
+    loss, coef = scored(u, h, labels, counted, lr, SETTLED)  # coef (P,)
     own = limited(coef, ids, counted, len(outputs), node_steps)
     inputs.index_add_(0, rows, coef.unsqueeze(-1) * u)
     outputs.index_add_(0, ids, own.unsqueeze(-1) * h)
@@ -347,9 +343,7 @@ def hot_decision_step(inputs: Tensor, outputs: Tensor, rows: Tensor, ids: Tensor
     local = (ids - first).clamp_min(0)  # (P,); padding rows (id 0, counted 0) land on row 0 with no step
     h = inputs.index_select(0, rows)  # (P, D)
     u = outputs[first:].index_select(0, local)  # (P, D)
-    scores = (u * h).sum(-1)  # (P,)
-    loss = -(F.logsigmoid(torch.where(labels > 0, scores, -scores)) * counted).sum()
-    coef = coefficients(scores, labels, counted, lr, SETTLED)  # (P,): -lr dJ/dscore
+    loss, coef = scored(u, h, labels, counted, lr, SETTLED)  # coef (P,)
     own = limited(coef, local, counted, hot, node_steps)
     inputs.index_add_(0, rows, coef.unsqueeze(-1) * u)
     summed = torch.zeros(hot, h.shape[1], dtype=h.dtype, device=h.device).index_add_(0, local, own.unsqueeze(-1) * h)
@@ -358,12 +352,16 @@ def hot_decision_step(inputs: Tensor, outputs: Tensor, rows: Tensor, ids: Tensor
     return loss
 
 
-def coefficients(scores: Tensor, labels: Tensor, counted: Tensor, lr: Tensor, settled: float | None) -> Tensor:
-    """-lr dJ/dscore of each score, word2vec's g = (label - sigmoid(score)) lr; past `settled`
-    (|score| >= settled) none, as word2vec's C code and gensim do for hierarchical softmax's
-    decisions: a node that already separates so clearly is left alone."""
+def scored(u: Tensor, h: Tensor, labels: Tensor, counted: Tensor, lr: Tensor,
+           settled: float | None) -> tuple[Tensor, Tensor]:
+    """Scores u . h (over the last dimension) against their labels: the summed loss of the
+    counted ones, and each score's -lr dJ/dscore, word2vec's g = (label - sigmoid(score)) lr;
+    past `settled` (|score| >= settled) none, as word2vec's C code and gensim do for
+    hierarchical softmax's decisions: a node that already separates so clearly is left alone."""
+    scores = (u * h).sum(-1)
+    loss = -(F.logsigmoid(torch.where(labels > 0, scores, -scores)) * counted).sum()
     coef = (labels - torch.sigmoid(scores)) * counted * lr
-    return coef if settled is None else torch.where(scores.abs() < settled, coef, 0.0)
+    return loss, coef if settled is None else torch.where(scores.abs() < settled, coef, 0.0)
 
 
 def limited(coef: Tensor, ids: Tensor, counted: Tensor, rows: int, node_steps: float | None) -> Tensor:
