@@ -74,7 +74,7 @@ def _default(word2vec: object, glove: object) -> str:
                    f"[default: {W2V.workers}]")
 @click.option("--compile", "compile", type=click.Choice(["auto", "on", "off"]), default=None,
               help="word2vec: fuse the SGD step with torch.compile (needs a C++ compiler; seconds to compile, "
-                   "then 1.5-2.5x faster on the CPU). auto: negative sampling on the CPU, runs of at least "
+                   "then 1.5-2.5x faster on the CPU). auto: on the CPU, all but CBOW with hs, runs of at least "
                    f"{COMPILE_AUTO_WORDS:,} words x epochs; falls back to the plain step if compiling fails. "
                    f"[default: {W2V.compile}]")
 @click.option("--lowercase", is_flag=True, default=None, help="Lowercase the corpus.")
