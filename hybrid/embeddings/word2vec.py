@@ -108,15 +108,14 @@ class Word2Vec(nn.Module):
             self.register_buffer("codes", _padded(codes, depth), persistent=False)  # (V, L)
             self.register_buffer("paths", _padded(paths, depth), persistent=False)  # (V, L)
             self.register_buffer("depths", torch.tensor([len(c) for c in codes]), persistent=False)
+            real = torch.arange(depth) < self.depths.unsqueeze(1)  # (V, L)
             # the same paths end to end (no padding): word w's nodes are flat_paths[path_starts[w]:path_starts[w+1]]
-            self.register_buffer("flat_paths", torch.tensor([n for p in paths for n in p]), persistent=False)
-            self.register_buffer("flat_labels", 1.0 - torch.tensor([c for code in codes for c in code],
-                                                                   dtype=torch.float32), persistent=False)
+            self.register_buffer("flat_paths", self.paths[real], persistent=False)
+            self.register_buffer("flat_labels", 1.0 - self.codes[real].float(), persistent=False)
             self.register_buffer("path_starts", F.pad(self.depths.cumsum(0), (1, 0)), persistent=False)  # (V + 1,)
             # the inner nodes nearest the root (the highest ids: each is made after its children), which most
             # examples score; on a path (root first) they come first: hot_lengths[w] of them on w's path
             self.hot_nodes = min(HOT_NODES, v - 1) if model == "skipgram" else 0
-            real = torch.arange(depth) < self.depths.unsqueeze(1)  # (V, L)
             self.hot_lengths: Tensor
             hot_lengths = ((self.paths >= v - 1 - self.hot_nodes) & real).sum(1)  # (V,)
             self.register_buffer("hot_lengths", hot_lengths, persistent=False)
