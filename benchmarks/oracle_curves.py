@@ -1,6 +1,8 @@
 """Several SeqGAN oracle runs (benchmarks/seqgan_oracle.py: seeds, controls) on one quality /
 coverage PNG: each run's temperature-swept MLE generator and its adversarial (or control)
 generator as curves. An adversarial curve helps only where it lies below and left of MLE's.
+It also prints, for every point of each run's tuned curve, its margin over the same seed's MLE
+frontier: the MLE oracle NLL at the same held-out NLL minus the point's (positive: beyond MLE).
 
     python benchmarks/oracle_curves.py runs/seqgan-oracle/seed* --out docs/img/oracle-sweep.png
 """
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from seqgan_oracle import ORACLE_AXES  # benchmarks/seqgan_oracle.py (the script's folder is on sys.path)
 
-from hybrid.train.sweeps import plot_sweeps
+from hybrid.train.sweeps import margins_over, plot_sweeps
 
 
 def main() -> None:
@@ -22,6 +24,7 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="the PNG")
     args = ap.parse_args()
     curves = {}
+    rows = []
     for folder in args.runs:
         result = json.loads((Path(folder) / "result.json").read_text(encoding="utf-8"))
         if "sweep" not in result:
@@ -30,8 +33,18 @@ def main() -> None:
         curves[f"MLE, seed {seed}"] = result["sweep"]["mle"]
         kind = "control (reward 0.5)" if result.get("control") else "adversarial"
         curves[f"{kind}, seed {seed}"] = result["sweep"]["adversarial"]
+        margins = margins_over(result["sweep"]["adversarial"], result["sweep"]["mle"], ORACLE_AXES["x"],
+                               ORACLE_AXES["y"], higher_is_better=False)
+        for point, margin in zip(result["sweep"]["adversarial"], margins, strict=True):
+            rows.append((kind, seed, point, margin))
     plot_sweeps(curves, args.out, "SeqGAN oracle: quality against coverage across temperatures", **ORACLE_AXES)
     print(f"wrote {args.out}")
+    print("\n| run | seed | temperature | held-out NLL | oracle NLL | beyond MLE by |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for kind, seed, point, margin in rows:
+        beyond = "outside MLE's range" if margin is None else f"{margin:+.3f}"
+        print(f"| {kind} | {seed} | {point['temperature']:g} | {point['held_out_nll']:.3f} | "
+              f"{point['oracle_nll']:.3f} | {beyond} |")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from hybrid.errors import ConfigError
@@ -93,6 +94,37 @@ def oracle_sweep(oracle: LanguageModel, model: LanguageModel, held_out: torch.Te
         points.append({"temperature": float(temperature), "oracle_nll": quality / (samples * length),
                        "held_out_nll": covered / held_out.numel()})
     return points
+
+
+def frontier(reference: Sequence[dict[str, float]], x: str, y: str,
+             higher_is_better: bool) -> list[dict[str, float]]:
+    """The points of a temperature curve that no other point of it beats on both figures, by x
+    (diversity `x`: lower is better, as held-out NLL and pairwise BLEU are). Past temperature 1
+    an MLE model usually loses on both (its held-out NLL rises again): those points drop out."""
+    kept: list[dict[str, float]] = []
+    for point in sorted(reference, key=lambda p: (p[x], -p[y] if higher_is_better else p[y])):
+        if not kept or (point[y] > kept[-1][y] if higher_is_better else point[y] < kept[-1][y]):
+            kept.append(point)
+    return kept
+
+
+def margins_over(points: Sequence[dict[str, float]], reference: Sequence[dict[str, float]], x: str, y: str,
+                 higher_is_better: bool) -> list[float | None]:
+    """For each point of a curve, how far its quality `y` lies beyond the reference's `frontier`
+    at the same diversity `x` (interpolated linearly between the frontier's two nearest points):
+    positive where the point is better, in y's units; None where x lies outside the frontier's
+    range, which the sweep cannot judge."""
+    ordered = frontier(reference, x, y, higher_is_better)
+    xs, ys = [p[x] for p in ordered], [p[y] for p in ordered]
+    margins: list[float | None] = []
+    for point in points:
+        at = point[x]
+        if not ordered or not xs[0] <= at <= xs[-1]:
+            margins.append(None)
+            continue
+        expected = float(np.interp(at, xs, ys))
+        margins.append(point[y] - expected if higher_is_better else expected - point[y])
+    return margins
 
 
 def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | Path, title: str = "",

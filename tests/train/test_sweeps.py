@@ -14,7 +14,7 @@ from hybrid.data.parallel import Seq2SeqVocabs
 from hybrid.errors import ConfigError
 from hybrid.models.seq2seq_io import save_seq2seq_as_is
 from hybrid.train.policies import Seq2SeqPolicy
-from hybrid.train.sweeps import corpus_bleu, temperature_sweep
+from hybrid.train.sweeps import corpus_bleu, frontier, margins_over, temperature_sweep
 from tests.seq2seq_tiny import random_pairs, tiny_model
 
 PAIRS = random_pairs(30, seed=2, max_len=5)
@@ -77,3 +77,20 @@ def test_the_oracle_sweep_of_the_oracle_itself():
     cold, warm = oracle_sweep(oracle, oracle, held_out, [0.5, 1.0], samples=1500, batch_size=400)
     assert warm["oracle_nll"] == pytest.approx(warm["held_out_nll"], rel=0.05)
     assert cold["oracle_nll"] < warm["oracle_nll"] - 0.1 and cold["held_out_nll"] > warm["held_out_nll"] + 0.1
+
+
+def test_margins_over_a_curve_are_read_at_the_same_diversity():
+    mle = [{"temperature": t, "held_out_nll": x, "oracle_nll": y} for t, x, y in
+           ((0.8, 7.0, 8.0), (1.0, 6.0, 9.0), (1.2, 6.5, 8.5), (1.35, 6.8, 9.5))]  # unordered in x on purpose
+    # the last point is worse than t=1.2 on both figures: off the frontier, never interpolated
+    assert [p["temperature"] for p in frontier(mle, "held_out_nll", "oracle_nll", False)] == [1.0, 1.2, 0.8]
+    tuned = [{"temperature": 1.0, "held_out_nll": 6.25, "oracle_nll": 8.5},  # MLE there: 8.75 -> 0.25 beyond
+             {"temperature": 1.1, "held_out_nll": 6.75, "oracle_nll": 8.5},  # MLE there: 8.25 -> 0.25 behind
+             {"temperature": 0.5, "held_out_nll": 7.5, "oracle_nll": 7.0}]  # past MLE's range: not judged
+    margins = margins_over(tuned, mle, "held_out_nll", "oracle_nll", higher_is_better=False)
+    assert margins[0] == pytest.approx(0.25) and margins[1] == pytest.approx(-0.25) and margins[2] is None
+    # BLEU against pairwise BLEU: higher quality is better
+    bleu = margins_over([{"pairwise_bleu": 50.0, "bleu": 31.0}], [{"pairwise_bleu": 40.0, "bleu": 28.0},
+                        {"pairwise_bleu": 60.0, "bleu": 32.0}], "pairwise_bleu", "bleu", higher_is_better=True)
+    assert bleu == [pytest.approx(1.0)]
+    assert margins_over(mle[:1], mle[:1], "held_out_nll", "oracle_nll", False) == [0.0]
