@@ -23,8 +23,9 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", help="run folders holding result.json with a sweep")
     ap.add_argument("--out", required=True, help="the PNG")
     args = ap.parse_args()
-    curves = {}
+    curves, styles = {}, {}
     rows = []
+    dashes = ["-", "--", ":", "-."]
     for folder in args.runs:
         result = json.loads((Path(folder) / "result.json").read_text(encoding="utf-8"))
         if "sweep" not in result:
@@ -33,11 +34,16 @@ def main() -> None:
         curves[f"MLE, seed {seed}"] = result["sweep"]["mle"]
         kind = "control (reward 0.5)" if result.get("control") else "adversarial"
         curves[f"{kind}, seed {seed}"] = result["sweep"]["adversarial"]
+        line = dashes[(seed - 1) % len(dashes)]
+        styles[f"MLE, seed {seed}"] = {"color": "tab:blue", "linestyle": line}
+        color = "tab:gray" if result.get("control") else "tab:red"
+        styles[f"{kind}, seed {seed}"] = {"color": color, "linestyle": line}
         margins = margins_over(result["sweep"]["adversarial"], result["sweep"]["mle"], ORACLE_AXES["x"],
                                ORACLE_AXES["y"], higher_is_better=False)
         for point, margin in zip(result["sweep"]["adversarial"], margins, strict=True):
             rows.append((kind, seed, point, margin))
-    plot_sweeps(curves, args.out, "SeqGAN oracle: quality against coverage across temperatures", **ORACLE_AXES)
+    plot_sweeps(curves, args.out, "SeqGAN oracle: quality against coverage across temperatures", **ORACLE_AXES,
+                styles=styles)
     print(f"wrote {args.out}")
     print("\n| run | seed | temperature | held-out NLL | oracle NLL | beyond MLE by |")
     print("| --- | --- | --- | --- | --- | --- |")

@@ -130,9 +130,11 @@ def margins_over(points: Sequence[dict[str, float]], reference: Sequence[dict[st
 def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | Path, title: str = "",
                 x: str = "pairwise_bleu", y: str = "bleu",
                 x_label: str = "pairwise BLEU among samples (lower: more diverse)",
-                y_label: str = "BLEU against the references (quality)") -> Path:
+                y_label: str = "BLEU against the references (quality)",
+                styles: dict[str, dict[str, Any]] | None = None) -> Path:
     """One curve per model of figure `y` against figure `x` (by default quality, BLEU, against
-    diversity, pairwise BLEU), each point labelled with its temperature; PNG."""
+    diversity, pairwise BLEU), each point labelled with its temperature; PNG. `styles`: matplotlib
+    line settings per curve name (e.g. one colour per kind of model, a line style per seed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,7 +143,7 @@ def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | Path, tit
     figure, axes = plt.subplots(figsize=(6.4, 4.8))
     for name, points in curves.items():
         xs, ys = [p[x] for p in points], [p[y] for p in points]
-        axes.plot(xs, ys, marker="o", label=name)
+        axes.plot(xs, ys, marker="o", label=name, **(styles or {}).get(name, {}))
         for p in points:
             axes.annotate(f"{p['temperature']:g}", (p[x], p[y]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     axes.set_xlabel(x_label)
