@@ -44,7 +44,8 @@ def temperature_sweep(models, labels, src_file, ref_file, temperatures, samples,
     """Sample each model at several temperatures and plot quality (BLEU against the references)
     against diversity (pairwise BLEU among a source's samples). A fine-tuned model helps only
     where its curve lies beyond the starting model's, whose lower temperatures also buy quality
-    with diversity.
+    with diversity: for every later model's point the command prints how many BLEU points it
+    lies above the first model's curve at the same pairwise BLEU (negative: below it).
 
     \b
         hybrid temperature-sweep --model runs/mle/model --label MLE --model runs/rl/model --label REINFORCE \\
@@ -58,7 +59,7 @@ def temperature_sweep(models, labels, src_file, ref_file, temperatures, samples,
     from hybrid.models.registry import SEQ2SEQ
     from hybrid.models.seq2seq_io import load_seq2seq
     from hybrid.train.policies import Seq2SeqPolicy
-    from hybrid.train.sweeps import plot_sweeps, temperature_sweep
+    from hybrid.train.sweeps import margins_over, plot_sweeps, temperature_sweep
 
     if labels and len(labels) != len(models):
         raise click.UsageError(f"{len(labels)} --label for {len(models)} --model: give one per model, or none")
@@ -75,12 +76,18 @@ def temperature_sweep(models, labels, src_file, ref_file, temperatures, samples,
             curves[name] = temperature_sweep(Seq2SeqPolicy(load_seq2seq(model_dir)), pairs, points, samples, seed,
                                              max_length, progress=bar.update)
     plot_sweeps(curves, out_png)
-    result = {"samples": samples, "sentences": len(pairs), "curves": curves}
+    first, reference = next(iter(curves.items()))
+    margins = {name: margins_over(curve, reference, "pairwise_bleu", "bleu", higher_is_better=True)
+               for name, curve in curves.items() if name != first}
+    result = {"samples": samples, "sentences": len(pairs), "curves": curves, "beyond": first, "margins": margins}
     if json_file:
         atomic_write_text(json_file, json.dumps(result, indent=2) + "\n")
     for name, curve in curves.items():
         click.echo(name)
-        for p in curve:
-            click.echo(f"  temperature {p['temperature']:<5g} BLEU {p['bleu']:6.2f}  pairwise BLEU "
-                       f"{p['pairwise_bleu']:6.2f}")
+        for p, margin in zip(curve, margins.get(name, [None] * len(curve)), strict=True):
+            line = f"  temperature {p['temperature']:<5g} BLEU {p['bleu']:6.2f}  pairwise BLEU " \
+                f"{p['pairwise_bleu']:6.2f}"
+            if name != first:
+                line += f"  outside {first}'s range" if margin is None else f"  {margin:+.2f} BLEU beyond {first}"
+            click.echo(line)
     click.echo(f"wrote {out_png}")

@@ -99,8 +99,8 @@ def oracle_sweep(oracle: LanguageModel, model: LanguageModel, held_out: torch.Te
 def frontier(reference: Sequence[dict[str, float]], x: str, y: str,
              higher_is_better: bool) -> list[dict[str, float]]:
     """The points of a temperature curve that no other point of it beats on both figures, by x
-    (diversity `x`: lower is better, as held-out NLL and pairwise BLEU are). Past temperature 1
-    an MLE model usually loses on both (its held-out NLL rises again): those points drop out."""
+    (diversity `x`: lower is better, as held-out NLL and pairwise BLEU are). Points another beats
+    on both (past the temperature where the held-out NLL is lowest, say) drop out."""
     kept: list[dict[str, float]] = []
     for point in sorted(reference, key=lambda p: (p[x], -p[y] if higher_is_better else p[y])):
         if not kept or (point[y] > kept[-1][y] if higher_is_better else point[y] < kept[-1][y]):

@@ -52,6 +52,10 @@ def test_the_cli_draws_one_curve_per_model(tmp_path):
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
     curves = json.loads((tmp_path / "s.json").read_text())["curves"]
     assert list(curves) == ["MLE", "RL"] and [p["temperature"] for p in curves["RL"]] == [0.5, 1.5]
+    written = json.loads((tmp_path / "s.json").read_text())
+    assert written["beyond"] == "MLE" and written["margins"]["RL"] == margins_over(
+        curves["RL"], curves["MLE"], "pairwise_bleu", "bleu", higher_is_better=True)
+    assert result.output.count("beyond MLE") + result.output.count("outside MLE's range") == 2
     bad = CliRunner().invoke(cli, ["temperature-sweep", "--model", str(tmp_path / "a"), "--label", "x", "--label",
                                    "y", "--src", str(tmp_path / "src"), "--ref", str(tmp_path / "ref"), "--out",
                                    str(tmp_path / "t.png")])
