@@ -50,6 +50,18 @@ def oracle_nll(oracle: LanguageModel, g: LanguageModel, n: int, length: int, see
     return total / (n * length)
 
 
+def sweep(oracle: LanguageModel, models: dict[str, LanguageModel], args: argparse.Namespace,
+          out: Path) -> dict[str, list[dict[str, float]]]:
+    """Each model swept across the temperatures against held-out oracle data (oracle_sweep); the
+    quality / coverage PNG in OUT/sweep.png."""
+    held_out = sample_fixed_length(oracle, args.samples, args.length, generator=torch.Generator().manual_seed(54321))
+    temperatures = [float(t) for t in args.temperatures.split(",")]
+    swept = {name: oracle_sweep(oracle, model, held_out, temperatures, samples=args.eval_samples)
+             for name, model in models.items()}
+    plot_sweeps(swept, out / "sweep.png", f"oracle, seed {args.seed}", **ORACLE_AXES)
+    return swept
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
@@ -76,6 +88,9 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="suffix of the output folder")
     ap.add_argument("--temperatures", default="0.7,0.8,0.9,1.0,1.1,1.2,1.35",
                     help="the sweep's sampling temperatures, separated by commas")
+    ap.add_argument("--sweep-only", action="store_true",
+                    help="redo the temperature sweep of a finished run (OUT/seedS[-control]: its mle.pt and "
+                         "adversarial.pt) into its result.json and sweep.png, training nothing")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/seqgan-oracle")
     args = ap.parse_args()
@@ -86,6 +101,16 @@ def main() -> None:
     v, bos = args.vocab + 1, args.vocab  # ids 0..vocab-1 are tokens; id vocab is <s>, fed but never emitted
     torch.manual_seed(args.seed)
     oracle = LanguageModel(v, args.dim, args.dim, bos=bos).init_normal_(1.0).eval()
+    if args.sweep_only:
+        models = {}
+        for name in ("mle", "adversarial"):
+            models[name] = LanguageModel(v, args.dim, args.dim, bos=bos).eval()
+            models[name].load_state_dict(torch.load(out / f"{name}.pt"))
+        result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+        result["sweep"] = sweep(oracle, models, args, out)
+        atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+        print(f"swept again: {out / 'result.json'}")
+        return
     real = list(sample_fixed_length(oracle, args.samples, args.length,
                                     generator=torch.Generator().manual_seed(args.seed)))
     g = LanguageModel(v, args.dim, args.dim, bos=bos).eval()
@@ -125,15 +150,11 @@ def main() -> None:
     rows["adversarial"] = nll(g)
     rows["mle (same generator, re-measured)"] = nll(mle_model)
     torch.save(g.state_dict(), out / "adversarial.pt")
-    held_out = sample_fixed_length(oracle, args.samples, args.length, generator=torch.Generator().manual_seed(54321))
-    temperatures = [float(t) for t in args.temperatures.split(",")]
-    sweep = {name: oracle_sweep(oracle, model, held_out, temperatures, samples=args.eval_samples)
-             for name, model in (("mle", mle_model), ("adversarial", g))}
-    plot_sweeps(sweep, out / "sweep.png", f"oracle, seed {args.seed}", **ORACLE_AXES)
+    swept = sweep(oracle, {"mle": mle_model, "adversarial": g}, args, out)
     result = {"seed": args.seed, "oracle_nll": rows, "mle_minutes": round(mle_minutes, 1),
               "adversarial_minutes": round((time.monotonic() - t0) / 60, 1), "rounds": summary["steps_run"],
               "total_minutes": round((time.monotonic() - started) / 60, 1), "settings": vars(args),
-              "control": args.control, "sweep": sweep,
+              "control": args.control, "sweep": swept,
               "paper": {"random": 10.310, "mle": 9.038, "schedule sampling": 8.985, "pg-bleu": 8.946, "seqgan": 8.736}}
     atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
     print(f"\n{'generator':<14} {'oracle NLL':>10}   (paper)")

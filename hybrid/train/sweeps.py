@@ -18,6 +18,8 @@ sharpens covers less of the oracle's data, and this figure says so where the fir
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,11 +71,39 @@ def temperature_sweep(policy: Policy, inputs: Sequence[Any], temperatures: Seque
     return points
 
 
+def self_bleu(samples: torch.Tensor, hypotheses: int = 200, max_order: int = 4) -> float:
+    """Self-BLEU of unconditional samples (N, L) of one length (Zhu et al. 2018): the corpus BLEU
+    of the first `hypotheses` samples, each against all the others as its references (100: the
+    model always says the same; lower: more diverse). With one length the brevity penalty is 1,
+    and every hypothesis has the same references, so their n-gram counts are clipped once."""
+    rows = samples.tolist()
+    hyps, refs = rows[:hypotheses], rows[hypotheses:]
+    if not hyps or not refs:
+        raise ConfigError(f"self-BLEU needs more than {hypotheses} samples, got {len(rows)}")
+    log_precision = 0.0
+    for n in range(1, max_order + 1):
+        most: Counter[tuple[int, ...]] = Counter()  # each n-gram's largest count in one reference
+        for ref in refs:
+            for gram, count in Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1)).items():
+                most[gram] = max(most[gram], count)
+        matched = total = 0
+        for hyp in hyps:
+            counts = Counter(tuple(hyp[i : i + n]) for i in range(len(hyp) - n + 1))
+            matched += sum(min(count, most[gram]) for gram, count in counts.items())
+            total += sum(counts.values())
+        if matched == 0:
+            return 0.0
+        log_precision += math.log(matched / total) / max_order
+    return 100.0 * math.exp(log_precision)
+
+
 def oracle_sweep(oracle: LanguageModel, model: LanguageModel, held_out: torch.Tensor, temperatures: Sequence[float],
                  samples: int = 2000, seed: int = 12345, batch_size: int = 500) -> list[dict[str, float]]:
     """One point per temperature: {"temperature", "oracle_nll" (quality: the oracle's NLL per token
     of `samples` sequences drawn at the temperature, as long as held_out's), "held_out_nll"
-    (diversity: the NLL per token of held_out (N, L) under softmax(logits / temperature))}."""
+    (coverage: the NLL per token of held_out (N, L) under softmax(logits / temperature)),
+    "self_bleu" (diversity: self-BLEU-2 of the samples, a tenth of them against the rest: with
+    thousands of words, samples share almost no 3- or 4-grams at temperature 1 and above)}."""
     from hybrid.train.policies import sample_fixed_length
 
     length = held_out.shape[1]
@@ -83,16 +113,19 @@ def oracle_sweep(oracle: LanguageModel, model: LanguageModel, held_out: torch.Te
             raise ConfigError(f"temperatures must be > 0, got {temperature}")
         generator = torch.Generator().manual_seed(seed)
         quality = covered = 0.0
+        drawn = []
         with torch.no_grad():
             for start in range(0, samples, batch_size):
-                drawn = sample_fixed_length(model, min(batch_size, samples - start), length, generator, temperature)
-                quality -= float(oracle.token_log_probs(drawn).sum())
+                drawn.append(sample_fixed_length(model, min(batch_size, samples - start), length, generator,
+                                                 temperature))
+                quality -= float(oracle.token_log_probs(drawn[-1]).sum())
             for start in range(0, len(held_out), batch_size):
                 tokens = held_out[start : start + batch_size]
                 logp = torch.log_softmax(model(tokens).float() / temperature, -1)
                 covered -= float(logp.gather(2, tokens.unsqueeze(-1)).sum())
         points.append({"temperature": float(temperature), "oracle_nll": quality / (samples * length),
-                       "held_out_nll": covered / held_out.numel()})
+                       "held_out_nll": covered / held_out.numel(),
+                       "self_bleu": self_bleu(torch.cat(drawn), hypotheses=max(1, samples // 10), max_order=2)})
     return points
 
 

@@ -81,6 +81,7 @@ def test_the_oracle_sweep_of_the_oracle_itself():
     cold, warm = oracle_sweep(oracle, oracle, held_out, [0.5, 1.0], samples=1500, batch_size=400)
     assert warm["oracle_nll"] == pytest.approx(warm["held_out_nll"], rel=0.05)
     assert cold["oracle_nll"] < warm["oracle_nll"] - 0.1 and cold["held_out_nll"] > warm["held_out_nll"] + 0.1
+    assert cold["self_bleu"] > warm["self_bleu"] + 1  # colder samples repeat each other more (9 words: both high)
 
 
 def test_margins_over_a_curve_are_read_at_the_same_diversity():
@@ -98,3 +99,20 @@ def test_margins_over_a_curve_are_read_at_the_same_diversity():
                         {"pairwise_bleu": 60.0, "bleu": 32.0}], "pairwise_bleu", "bleu", higher_is_better=True)
     assert bleu == [pytest.approx(1.0)]
     assert margins_over(mle[:1], mle[:1], "held_out_nll", "oracle_nll", False) == [0.0]
+
+
+def test_self_bleu_is_sacrebleus_corpus_bleu_against_the_other_samples():
+    import torch
+    from sacrebleu.metrics import BLEU
+
+    from hybrid.train.sweeps import self_bleu
+
+    samples = torch.randint(0, 4, (30, 7), generator=torch.Generator().manual_seed(3))
+    hyps, refs = [" ".join(map(str, row)) for row in samples[:5].tolist()], samples[5:].tolist()
+    streams = [[" ".join(map(str, ref))] * len(hyps) for ref in refs]  # every hypothesis: all 25 references
+    expected = BLEU(tokenize="none", smooth_method="none").corpus_score(hyps, streams).score
+    assert self_bleu(samples, hypotheses=5) == pytest.approx(expected, abs=1e-9)
+    assert self_bleu(torch.ones(10, 6, dtype=torch.long), hypotheses=3) == pytest.approx(100.0)
+    assert self_bleu(torch.arange(60).view(10, 6), hypotheses=3) == 0.0  # no n-gram shared
+    with pytest.raises(ConfigError, match="more than 10 samples"):
+        self_bleu(samples[:10], hypotheses=10)
