@@ -82,7 +82,18 @@ def test_bleu(args: argparse.Namespace, model: Path, beam: int) -> float:
     return round(json.loads(out.read_text())["bleu"], 2)
 
 
+def val_curve(run: Path) -> dict[str, float]:
+    """The run's val BLEU curve in brief: evaluations, last step, start, best and its step."""
+    rows = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if "dev" in r]
+    best = max(rows, key=lambda r: r["dev"])
+    return {"evaluations": len(rows), "last_step": rows[-1]["step"], "dev_start": round(rows[0]["dev"], 2),
+            "dev_best": round(best["dev"], 2), "dev_best_step": best["step"], "dev_last": round(rows[-1]["dev"], 2)}
+
+
 def sweep(args: argparse.Namespace, seed: int, start: Path) -> None:
+    if (Path(args.out) / f"sweep-s{seed}.json").exists():
+        return  # drawn already; delete the JSON to draw again
     models = [("mle", run_dir(args, "mle", seed) / "model"), ("start", start)]
     models += [(name, run_dir(args, name, seed) / "model") for name in CONDITIONS if name != "mle"]
     argv = [sys.executable, "-m", "cli", "temperature-sweep", "--src", str(Path(args.data) / "test2016.de"),
@@ -124,7 +135,10 @@ def main() -> None:
         for seed in seeds:
             real = run_dir(args, name, seed) / "model"
             base = Path(args.model) if control == "start" else run_dir(args, control, seed) / "model"
-            row: dict[str, Any] = {"trainer": name, "seed": seed, "control": control}
+            row: dict[str, Any] = {"trainer": name, "seed": seed, "control": control,
+                                   "val": val_curve(real.parent)}
+            if control != "start":
+                row["control_val"] = val_curve(base.parent)
             for key, beam in (("beam5", 5), ("greedy", 1)):
                 row[key], row[f"control_{key}"] = scores[(real, beam)], scores[(base, beam)]
                 row[f"gain_{key}"] = round(row[key] - row[f"control_{key}"], 2)
@@ -142,6 +156,13 @@ def main() -> None:
         print(f"| {LABELS[r['trainer']]} | {r['seed']} | {r['beam5']:.2f} | {r['greedy']:.2f} | "
               f"{LABELS[r['control']]} | {r['control_beam5']:.2f} | {r['control_greedy']:.2f} | "
               f"{r['gain_beam5']:+.2f} | {r['gain_greedy']:+.2f} |")
+    print("| run | seed | steps (rounds) | val BLEU at the start | best (at step) | last |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for seed in seeds:
+        for name in CONDITIONS:
+            v = val_curve(run_dir(args, name, seed))
+            print(f"| {LABELS[name]} | {seed} | {v['last_step']} | {v['dev_start']:.2f} | "
+                  f"{v['dev_best']:.2f} ({v['dev_best_step']}) | {v['dev_last']:.2f} |")
     for seed in seeds:
         print(f"seed {seed}: sweep in {out / f'sweep-s{seed}.png'}; margins:")
         print((out / f"sweep-s{seed}.log").read_text())
